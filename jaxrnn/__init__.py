@@ -1,0 +1,40 @@
+"""jaxrnn: differentiable recurrent-network dynamics in JAX.
+
+Models (`CTRNN`, `PLRNN`), the operators of seed 000 (`rescale`, `discretise`,
+`linearise`) and the PLRNN conversion `to_continuous`, one `simulate` for maps
+and flows, and the line-attractor penalty of the rPLRNN.
+"""
+
+from ._activations import AbstractActivation as AbstractActivation
+from ._activations import Affine as Affine
+from ._activations import CustomActivation as CustomActivation
+from ._activations import HardTanh as HardTanh
+from ._activations import Identity as Identity
+from ._activations import ReLU as ReLU
+from ._activations import Sigmoid as Sigmoid
+from ._activations import Tanh as Tanh
+from ._activations import get_activation as get_activation
+from ._operators import Discretised as Discretised
+from ._operators import Rescaled as Rescaled
+from ._operators import discretise as discretise
+from ._operators import linearise as linearise
+from ._operators import rescale as rescale
+from ._regularisers import line_attractor_penalty as line_attractor_penalty
+from ._simulate import DEFAULT_DIVERGENCE_THRESHOLD as DEFAULT_DIVERGENCE_THRESHOLD
+from ._simulate import Trajectory as Trajectory
+from ._simulate import simulate as simulate
+from ._solvers import RK4 as RK4
+from ._systems import AbstractContinuousSystem as AbstractContinuousSystem
+from ._systems import AbstractDiscreteSystem as AbstractDiscreteSystem
+from ._systems import AbstractSystem as AbstractSystem
+from ._systems import AffineMap as AffineMap
+from ._systems import LinearFlow as LinearFlow
+from ._to_continuous import ContinuousPLRNN as ContinuousPLRNN
+from ._to_continuous import to_continuous as to_continuous
+from .models import CTRNN as CTRNN
+from .models import PLRNN as PLRNN
+from .models import CategoricalObservation as CategoricalObservation
+from .models import GaussianObservation as GaussianObservation
+from . import tasks as tasks
+
+__version__ = "0.1.0"

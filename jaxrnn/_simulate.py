@@ -1,0 +1,300 @@
+"""One ``simulate`` for maps and flows, over a hand-written Euler scan or diffrax.
+
+- Discrete system (a map): ``simulate(map, y0, n_steps, inputs=None, key=None)``.
+- Continuous system (a flow): ``simulate(flow, y0, t1=..., dt=..., solver=...)``
+  (or ``n_steps=`` with ``dt=``, which lets Δ be traced, e.g. vmapped). The
+  default ``solver="euler"`` is a ``lax.scan`` of ``h + Δ F(t_k, h, x_k)``
+  (seed 000, eq. 10); any diffrax solver (Tsit5, Dopri5, Kvaerno5, …, with
+  adaptive step control when ``rtol``/``atol`` or a controller is given) runs
+  through ``diffrax.diffeqsolve``, with sampled inputs turned into a linear
+  interpolation through the samples.
+
+Either way the result is a `Trajectory` with ``ts`` and ``ys`` (the initial
+state included, shape ``(n_saved, state)``) and a ``diverged`` flag.
+
+**Divergence convention.** When the state's Euclidean norm passes
+``divergence_threshold`` (or becomes non-finite), the run is flagged
+``diverged = True``; every saved state from that point on is NaN. The Euler
+and map paths freeze the state internally so no inf/NaN enters gradients; the
+diffrax path stops the solve with a ``diffrax.Event``. ``None`` disables the check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Bool, Float, PRNGKeyArray
+
+from ._solvers import get_solver
+from ._systems import AbstractContinuousSystem, AbstractDiscreteSystem
+
+__all__ = ["Trajectory", "simulate", "DEFAULT_DIVERGENCE_THRESHOLD"]
+
+DEFAULT_DIVERGENCE_THRESHOLD = 1e8
+
+
+class Trajectory(eqx.Module):
+    """Saved times ``ts`` (n_saved,), states ``ys`` (n_saved, state), and whether
+    the run passed the divergence threshold."""
+
+    ts: Float[Array, " n"]
+    ys: Float[Array, "n d"]
+    diverged: Bool[Array, ""]
+
+
+def _is_concrete(x) -> bool:
+    return not isinstance(x, jax.core.Tracer)
+
+
+def _iterate(step, y0, xs, n_steps, threshold, save_all, unroll):
+    """``y_{k+1} = step(y_k, xs_k)`` by ``lax.scan``, with the divergence convention."""
+
+    def body(carry, xk):
+        y, diverged = carry
+        y_next = step(y, xk)
+        if threshold is None:
+            return (y_next, diverged), (y_next if save_all else None)
+        ok = jnp.sum(jnp.square(y_next)) <= threshold**2  # False for inf and NaN
+        diverged = diverged | ~ok
+        y_keep = jnp.where(diverged, y, y_next)
+        out = jnp.where(diverged, jnp.nan, y_next) if save_all else None
+        return (y_keep, diverged), out
+
+    (y_last, diverged), ys = jax.lax.scan(
+        body, (y0, jnp.asarray(False)), xs, length=n_steps, unroll=unroll
+    )
+    if save_all:
+        return jnp.concatenate([y0[None], ys], axis=0), diverged
+    final = jnp.where(diverged, jnp.nan, y_last)
+    return final[None], diverged
+
+
+def _inputs_array(inputs, n_steps, k, dtype, what):
+    if inputs is None:
+        if k != 0:
+            raise ValueError(f"the system takes {k} inputs; pass inputs of shape ({n_steps}, {k})")
+        return jnp.zeros((n_steps, 0), dtype)
+    inputs = jnp.asarray(inputs, dtype)
+    if inputs.shape != (n_steps, k):
+        raise ValueError(
+            f"inputs must have shape (n_steps, input_size) = ({n_steps}, {k}) {what}, "
+            f"got {inputs.shape}"
+        )
+    return inputs
+
+
+def _resolve_grid(t0, t1, dt, n_steps):
+    """(dt, n_steps, t1): n_steps static, dt and t1 possibly traced."""
+    if n_steps is not None:
+        n_steps = int(n_steps)
+        if n_steps < 0:
+            raise ValueError(f"n_steps must be >= 0, got {n_steps}")
+        if dt is None:
+            if t1 is None:
+                raise ValueError("give dt= (or t1=) together with n_steps=")
+            dt = (t1 - t0) / max(n_steps, 1)
+        return dt, n_steps, t0 + n_steps * dt
+    if t1 is None or dt is None:
+        raise ValueError("a continuous system needs t1= and dt=, or n_steps= and dt=")
+    if not (_is_concrete(t1) and _is_concrete(dt) and _is_concrete(t0)):
+        raise ValueError(
+            "with traced t1 or dt (e.g. under vmap) the number of steps is not static: "
+            "pass n_steps= together with dt="
+        )
+    span = float(t1) - float(t0)
+    n = int(round(span / float(dt)))
+    if n < 1 or abs(n * float(dt) - span) > 1e-9 * max(1.0, abs(span)):
+        raise ValueError(
+            f"t1 - t0 = {span} is not a positive whole number of steps dt = {float(dt)}; "
+            "pass n_steps= instead"
+        )
+    return dt, n, t1
+
+
+def simulate(
+    system: AbstractContinuousSystem | AbstractDiscreteSystem,
+    y0: ArrayLike,
+    n_steps: int | None = None,
+    *,
+    inputs: ArrayLike | Callable | None = None,
+    key: PRNGKeyArray | None = None,
+    t0: ArrayLike = 0.0,
+    t1: ArrayLike | None = None,
+    dt: ArrayLike | None = None,
+    solver: Any = "euler",
+    saveat: str | ArrayLike | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+    stepsize_controller: diffrax.AbstractStepSizeController | None = None,
+    max_steps: int | None = None,
+    adjoint: diffrax.AbstractAdjoint | None = None,
+    divergence_threshold: float | None = DEFAULT_DIVERGENCE_THRESHOLD,
+    unroll: int = 1,
+) -> Trajectory:
+    """Simulate a map or a flow from ``y0``; see the module docstring.
+
+    **Arguments:**
+
+    - ``system``: a discrete system (map) or continuous system (flow).
+    - ``y0``: the initial state, shape ``(state,)``.
+    - ``n_steps``: number of steps (maps; flows with ``dt``). For a map it
+      defaults to ``len(inputs)``.
+    - ``inputs``: an array ``(n_steps, input_size)`` (input ``x_k`` drives the
+      step from ``y_k``; for a flow, the sample at ``t_k = t0 + kΔ``), or, for a
+      flow, a callable ``t -> x(t)``.
+    - ``key``: process-noise key for stochastic maps (one split per step).
+    - ``t0, t1, dt``: the time grid of a flow.
+    - ``solver``: ``"euler"`` (hand-written ``lax.scan``), a solver name
+      (``"rk4"``, ``"tsit5"``, ``"dopri5"``, ``"kvaerno5"``, ``"diffrax_euler"``, …)
+      or a diffrax solver instance.
+    - ``saveat``: ``None`` (every grid point), ``"t1"`` (final state only), or
+      an array of times (for Euler they must lie on the grid).
+    - ``rtol, atol, stepsize_controller``: adaptive step control (diffrax
+      solvers; the saved grid stays ``t0 + kΔ`` unless ``saveat`` says otherwise).
+    - ``max_steps, adjoint``: passed to ``diffrax.diffeqsolve``.
+    - ``divergence_threshold``: see the divergence convention; ``None`` disables it.
+    - ``unroll``: ``lax.scan`` unrolling of the Euler and map paths.
+    """
+    y0 = jnp.asarray(y0)
+    if not jnp.issubdtype(y0.dtype, jnp.floating):
+        y0 = y0.astype(jnp.zeros(()).dtype)
+    if y0.shape != (system.state_size,):
+        raise ValueError(
+            f"y0 must have shape ({system.state_size},) for {type(system).__name__}, got {y0.shape}"
+        )
+    dtype = y0.dtype
+    k = system.input_size
+
+    if isinstance(system, AbstractDiscreteSystem):
+        if n_steps is None:
+            if inputs is None or callable(inputs):
+                raise ValueError("simulate(map, ...) needs n_steps= or an inputs array")
+            n_steps = jnp.shape(inputs)[0]
+        if callable(inputs):
+            raise TypeError("a map takes sampled inputs (an array), not a callable")
+        xs = _inputs_array(inputs, n_steps, k, dtype, "for a map")
+        if saveat not in (None, "t1"):
+            raise ValueError("for a map, saveat must be None or 't1'")
+        if key is None:
+            step = lambda y, x: system.step(y, x)  # noqa: E731
+            scan_xs = xs
+        else:
+            step = lambda y, xk: system.step(y, xk[0], key=xk[1])  # noqa: E731
+            scan_xs = (xs, jax.random.split(key, n_steps))
+        ys, diverged = _iterate(
+            step, y0, scan_xs, n_steps, divergence_threshold, saveat is None, unroll
+        )
+        ts = jnp.arange(n_steps + 1, dtype=dtype)
+        return Trajectory(ts if saveat is None else ts[-1:], ys, diverged)
+
+    if not isinstance(system, AbstractContinuousSystem):
+        raise TypeError(f"simulate needs a jaxrnn system, got {type(system).__name__}")
+    t0 = jnp.asarray(t0, dtype)
+    adaptive = stepsize_controller is not None or rtol is not None or atol is not None
+    if adaptive and n_steps is None and dt is None:
+        if t1 is None or saveat is None:
+            raise ValueError("adaptive solves without dt= need t1= and saveat=")
+        grid = None
+        n_steps_in = None
+        t1 = jnp.asarray(t1, dtype)
+    else:
+        dt, n_steps_in, t1 = _resolve_grid(t0, t1, dt, n_steps)
+        dt = jnp.asarray(dt, dtype)
+        t1 = jnp.asarray(t1, dtype)
+        grid = t0 + dt * jnp.arange(n_steps_in + 1, dtype=dtype)
+
+    solver = get_solver(solver)
+    if isinstance(solver, str):  # "euler": the hand-written lax.scan path
+        if adaptive:
+            raise ValueError("the hand-written Euler path has fixed steps; use a diffrax solver")
+        if callable(inputs):
+            xs = jax.vmap(inputs)(grid[:-1])
+            xs = _inputs_array(xs, n_steps_in, k, dtype, "(returned by the inputs callable)")
+        else:
+            xs = _inputs_array(inputs, n_steps_in, k, dtype, "sampled on the grid t0 + kΔ")
+        step = lambda y, tx: y + dt * system.vector_field(tx[0], y, tx[1])  # noqa: E731
+        save_all = saveat is None or not isinstance(saveat, str)
+        if isinstance(saveat, str) and saveat != "t1":
+            raise ValueError(f"saveat must be None, 't1' or an array of times, got {saveat!r}")
+        ys, diverged = _iterate(
+            step, y0, (grid[:-1], xs), n_steps_in, divergence_threshold, save_all, unroll
+        )
+        if saveat is None:
+            return Trajectory(grid, ys, diverged)
+        if isinstance(saveat, str):
+            return Trajectory(grid[-1:], ys, diverged)
+        save_ts = jnp.asarray(saveat, dtype)
+        idx = jnp.round((save_ts - t0) / dt).astype(jnp.int32)
+        if _is_concrete(idx) and _is_concrete(dt):
+            off = np.abs(np.asarray(t0 + idx * dt) - np.asarray(save_ts))
+            if np.any(off > 1e-9 * max(1.0, float(np.max(np.abs(np.asarray(save_ts)))))) or np.any(
+                (np.asarray(idx) < 0) | (np.asarray(idx) > n_steps_in)
+            ):
+                raise ValueError("for solver='euler', saveat times must lie on the grid t0 + kΔ")
+        return Trajectory(save_ts, ys[idx], diverged)
+
+    # ---- diffrax path
+    if inputs is None:
+        if k != 0:
+            raise ValueError(f"the system takes {k} inputs; pass inputs")
+        zero = jnp.zeros((0,), dtype)
+        input_fn = lambda t: zero  # noqa: E731
+    elif callable(inputs):
+        input_fn = inputs
+    else:
+        if grid is None:
+            raise ValueError("sampled inputs need the grid: pass dt= (or n_steps=)")
+        xs = _inputs_array(inputs, n_steps_in, k, dtype, "sampled on the grid t0 + kΔ")
+        # One more sample at t1 (the last one held) so the interpolation covers [t0, t1].
+        interp = diffrax.LinearInterpolation(ts=grid, ys=jnp.concatenate([xs, xs[-1:]], 0))
+        input_fn = interp.evaluate
+    term = diffrax.ODETerm(lambda t, y, args: system.vector_field(t, y, input_fn(t)))
+
+    if stepsize_controller is None:
+        if adaptive:
+            stepsize_controller = diffrax.PIDController(
+                rtol=1e-6 if rtol is None else rtol, atol=1e-9 if atol is None else atol
+            )
+        else:
+            stepsize_controller = diffrax.ConstantStepSize()
+    if saveat is None:
+        save_ts = grid
+        diffrax_saveat = diffrax.SaveAt(ts=grid)
+    elif isinstance(saveat, str):
+        if saveat != "t1":
+            raise ValueError(f"saveat must be None, 't1' or an array of times, got {saveat!r}")
+        save_ts = t1[None]
+        diffrax_saveat = diffrax.SaveAt(t1=True)
+    else:
+        save_ts = jnp.asarray(saveat, dtype)
+        diffrax_saveat = diffrax.SaveAt(ts=save_ts)
+    if max_steps is None:
+        max_steps = n_steps_in + 8 if not adaptive else max(4096, 16 * (n_steps_in or 0))
+    event = None
+    if divergence_threshold is not None:
+        thr2 = float(divergence_threshold) ** 2
+        event = diffrax.Event(
+            lambda t, y, args, **kw: ~(jnp.sum(jnp.square(y)) <= thr2)  # also NaN/inf
+        )
+    sol = diffrax.diffeqsolve(
+        term,
+        solver,
+        t0,
+        t1,
+        dt,
+        y0,
+        saveat=diffrax_saveat,
+        stepsize_controller=stepsize_controller,
+        max_steps=max_steps,
+        event=event,
+        adjoint=diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint,
+    )
+    ys = jnp.where(jnp.isfinite(sol.ys), sol.ys, jnp.nan)
+    diverged = jnp.asarray(False) if event is None else jnp.asarray(sol.event_mask)
+    return Trajectory(save_ts, ys, diverged)

@@ -1,0 +1,53 @@
+"""The addition and multiplication problems (seed 003, Sect. 4.1; Hochreiter & Schmidhuber 1997)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, Int, PRNGKeyArray
+
+__all__ = ["marker_positions", "addition_problem", "multiplication_problem"]
+
+MIN_LENGTH = 20  # t1 < 10 and t2 < T/2 must leave room for two distinct markers
+
+
+def marker_positions(key: PRNGKeyArray, n_trials: int, T: int) -> tuple[Int[Array, " n"], Int[Array, " n"]]:
+    """Marker times ``t1 ~ U{0..9}`` and ``t2 ~ U{0..⌈T/2⌉-1} \\ {t1}`` (0-based, t2 < T/2)."""
+    if T < MIN_LENGTH:
+        raise ValueError(f"sequence length T must be >= {MIN_LENGTH}, got {T}")
+    k1, k2 = jax.random.split(key)
+    n2 = (T + 1) // 2  # number of integers t with t < T/2
+    t1 = jax.random.randint(k1, (n_trials,), 0, 10)
+    t2 = jax.random.randint(k2, (n_trials,), 0, n2 - 1)
+    t2 = jnp.where(t2 >= t1, t2 + 1, t2)  # uniform over {0..n2-1} without t1
+    return t1, t2
+
+
+def _problem(key, n_trials, T, kind, dtype):
+    kv, km = jax.random.split(key)
+    dtype = jnp.zeros(()).dtype if dtype is None else dtype
+    values = jax.random.uniform(kv, (n_trials, T), dtype)  # U[0, 1)
+    t1, t2 = marker_positions(km, n_trials, T)
+    steps = jnp.arange(T)[None, :]
+    markers = ((steps == t1[:, None]) | (steps == t2[:, None])).astype(dtype)
+    rows = jnp.arange(n_trials)
+    a, b = values[rows, t1], values[rows, t2]
+    target = a + b if kind == "addition" else a * b
+    return jnp.stack([values, markers], axis=-1), target[:, None]
+
+
+def addition_problem(
+    key: PRNGKeyArray, n_trials: int, T: int, *, dtype=None
+) -> tuple[Float[Array, "n T 2"], Float[Array, "n 1"]]:
+    """Inputs (channel 0 ~ U[0, 1), channel 1 = two markers) and the target
+    ``s_{0,t1} + s_{0,t2}``, to be produced at the last step."""
+    return _problem(key, n_trials, T, "addition", dtype)
+
+
+def multiplication_problem(
+    key: PRNGKeyArray, n_trials: int, T: int, *, dtype=None
+) -> tuple[Float[Array, "n T 2"], Float[Array, "n 1"]]:
+    """As `addition_problem`, with target ``s_{0,t1} · s_{0,t2}``."""
+    return _problem(key, n_trials, T, "multiplication", dtype)
