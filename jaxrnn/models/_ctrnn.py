@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
+import math
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -62,11 +64,11 @@ class CTRNN(AbstractContinuousSystem):
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
         kw, ki = jax.random.split(key)
         n, k = hidden_size, input_size
-        w = jax.random.normal(kw, (n, n), dtype) * (gain / np.sqrt(n))
+        w = jax.random.normal(kw, (n, n), dtype) * (gain / math.sqrt(n))
         # S − Sᵀ doubles the variance of a Gaussian S: halve it to keep W's scale.
-        self.weight = w / np.sqrt(2.0) if recurrent == "skew" else w
+        self.weight = w / math.sqrt(2.0) if recurrent == "skew" else w
         self.bias = jnp.zeros((n,), dtype)
-        self.input_weight = jax.random.normal(ki, (n, k), dtype) / np.sqrt(max(k, 1))
+        self.input_weight = jax.random.normal(ki, (n, k), dtype) / math.sqrt(max(k, 1))
         self.decay = jnp.asarray(decay, dtype)
         self.activation = get_activation(activation)
         self.recurrent = recurrent

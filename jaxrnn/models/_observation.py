@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+import math
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -36,7 +38,7 @@ class GaussianObservation(eqx.Module):
         """log N(x; B g(z), diag γ)."""
         var = jnp.exp(self.log_noise_var)
         r = x - self(z)
-        return -0.5 * jnp.sum(r * r / var + self.log_noise_var + np.log(2 * np.pi))
+        return -0.5 * jnp.sum(r * r / var + self.log_noise_var + math.log(2 * math.pi))
 
 
 class CategoricalObservation(eqx.Module):
@@ -66,7 +68,7 @@ def make_observation(
     key: PRNGKeyArray,
 ):
     """A randomly initialised observation model, B ~ N(0, 1/M)."""
-    B = jax.random.normal(key, (observation_size, latent_size), dtype) / np.sqrt(latent_size)
+    B = jax.random.normal(key, (observation_size, latent_size), dtype) / math.sqrt(latent_size)
     if kind == "gaussian":
         return GaussianObservation(B, link=link)
     if kind == "categorical":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+import math
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -78,7 +80,7 @@ class PLRNN(AbstractDiscreteSystem):
         ka, kw, kc, ko = jax.random.split(key, 4)
         if init == "random":
             A = jax.random.uniform(ka, (M,), dtype, 0.5, 0.9)
-            W = jax.random.normal(kw, (M, M), dtype) * (0.5 / np.sqrt(M)) * _offdiag(M, dtype)
+            W = jax.random.normal(kw, (M, M), dtype) * (0.5 / math.sqrt(M)) * _offdiag(M, dtype)
         elif init == "identity":
             A = jnp.ones((M,), dtype)
             W = jnp.zeros((M, M), dtype)
@@ -90,7 +92,7 @@ class PLRNN(AbstractDiscreteSystem):
         W = W.at[:n_regularised, :].set(0.0)
         self.A = A
         self.W_raw = W
-        self.C = jax.random.normal(kc, (M, K), dtype) / np.sqrt(max(K, 1))
+        self.C = jax.random.normal(kc, (M, K), dtype) / math.sqrt(max(K, 1))
         self.h = h
         self.noise_std = (
             None if noise_std is None else jnp.broadcast_to(jnp.asarray(noise_std, dtype), (M,))

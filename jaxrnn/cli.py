@@ -1,0 +1,112 @@
+"""The ``jaxrnn`` command: train and evaluate models from YAML configs.
+
+Exit codes: 0 success; 2 bad input (config key, file, data, existing run);
+3 training stopped on a non-finite loss (the last good checkpoint is kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+
+__all__ = ["main"]
+
+EXIT_BAD_INPUT = 2
+EXIT_DIVERGED = 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jaxrnn",
+        description="Train and evaluate recurrent networks (CTRNN, PLRNN, rPLRNN and the "
+        "Table-1 baselines) from YAML configs.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    t = sub.add_parser(
+        "train",
+        help="train a model from a YAML config",
+        description="Train a model from a YAML config into a run directory (config.yaml, "
+        "metrics.jsonl, last.eqx/best.eqx checkpoints, summary.json, curves.png).",
+    )
+    t.add_argument("config", nargs="?", help="YAML config file (omit with --resume)")
+    t.add_argument("--set", dest="overrides", action="append", default=[],
+                   metavar="KEY.PATH=VALUE",
+                   help="override a config value, e.g. --set train.epochs=5 (repeatable; "
+                   "values are parsed as YAML)")
+    t.add_argument("--out", metavar="DIR",
+                   help="run directory (default: runs/<config name>); must not hold a run yet")
+    t.add_argument("--resume", metavar="RUN_DIR",
+                   help="continue the interrupted run in RUN_DIR from its last checkpoint")
+    t.add_argument("--data-dir", metavar="DIR",
+                   help="MNIST IDX directory when the config has no task.data_dir "
+                   "(default: $JAXRNN_DATA)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    e = sub.add_parser(
+        "evaluate",
+        help="re-compute test metrics of a run directory",
+        description="Re-compute the test metrics of a run directory from its best (default) "
+        "or last checkpoint and print them as JSON.",
+    )
+    e.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by 'jaxrnn train'")
+    e.add_argument("--checkpoint", choices=("best", "last"), default="best",
+                   help="which checkpoint to evaluate (default: best)")
+    e.add_argument("--data-dir", metavar="DIR", help="MNIST IDX directory (default: $JAXRNN_DATA)")
+    return parser
+
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
+    print(f"jaxrnn: error: {message}", file=sys.stderr)
+    return code
+
+
+def _train(args) -> int:
+    from .tasks import DataError
+    from .training import ConfigError, RunExists, TrainingDiverged, load_config, train
+
+    try:
+        if args.resume:
+            if args.config or args.overrides:
+                return _fail("--resume continues a run with its saved config.yaml; "
+                             "give no CONFIG or --set with it")
+            run_dir, config = pathlib.Path(args.resume), None
+        else:
+            if not args.config:
+                return _fail("train needs a CONFIG file (or --resume RUN_DIR)")
+            config = load_config(args.config, args.overrides)
+            run_dir = pathlib.Path(args.out) if args.out else pathlib.Path("runs") / config.name
+        summary = train(config, run_dir, resume=bool(args.resume), data_dir=args.data_dir,
+                        progress=not args.no_progress)
+    except (ConfigError, DataError, RunExists, FileNotFoundError) as e:
+        return _fail(str(e))
+    except TrainingDiverged as e:
+        return _fail(f"{e}; run stopped, last good checkpoint kept in {run_dir}", EXIT_DIVERGED)
+    print(f"run directory: {run_dir}")
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _evaluate(args) -> int:
+    from .tasks import DataError
+    from .training import ConfigError, evaluate_run
+
+    try:
+        metrics = evaluate_run(args.run_dir, data_dir=args.data_dir, which=args.checkpoint)
+    except (ConfigError, DataError, FileNotFoundError) as e:
+        return _fail(str(e))
+    print(json.dumps(metrics, indent=2))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "train":
+        return _train(args)
+    return _evaluate(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

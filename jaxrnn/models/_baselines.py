@@ -1,0 +1,133 @@
+"""The comparison models of the rPLRNN paper (seed 003, Table 1) as discrete systems.
+
+- `ReLURNN`: ``h_t = relu(W h_{t-1} + U s_t + b)`` with a linear read-out;
+  ``init="random"`` (RNN, L2RNN), ``"identity"`` (iRNN: W₀ = I, b₀ = 0, Le et al.
+  2015) or ``"np"`` (npRNN: W₀ = (RᵀR/M + I)/λ_max, R ~ N(0, 1), b₀ = 0,
+  Talathi & Vartak 2016).
+- `LSTM`: the standard LSTM cell (forget-gate bias 1) with a linear read-out of
+  h. Its state vector is ``[h, c]`` (size 2H).
+
+Like the PLRNN, each has ``step(y, x)`` and ``observe(y)``, so simulation,
+training and analysis treat all models alike.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from .._systems import AbstractDiscreteSystem
+
+__all__ = ["ReLURNN", "LSTM"]
+
+
+def _uniform(key, shape, bound, dtype):
+    return jax.random.uniform(key, shape, dtype, -bound, bound)
+
+
+class ReLURNN(AbstractDiscreteSystem):
+    """Vanilla ReLU RNN ``h_t = relu(W h_{t-1} + U s_t + b)``, read-out ``V h + c``."""
+
+    W: Float[Array, "M M"]
+    U: Float[Array, "M K"]
+    b: Float[Array, " M"]
+    V: Float[Array, "N M"]
+    c: Float[Array, " N"]
+
+    def __init__(
+        self,
+        hidden_size: int,
+        input_size: int,
+        output_size: int,
+        *,
+        init: Literal["random", "identity", "np"] = "random",
+        dtype=None,
+        key: PRNGKeyArray,
+    ):
+        dtype = jnp.zeros(()).dtype if dtype is None else dtype
+        M = hidden_size
+        kw, ku, kb, kv = jax.random.split(key, 4)
+        bound = 1.0 / math.sqrt(M)
+        if init == "random":  # PyTorch nn.RNN's default
+            self.W = _uniform(kw, (M, M), bound, dtype)
+            self.b = _uniform(kb, (M,), bound, dtype)
+        elif init == "identity":
+            self.W = jnp.eye(M, dtype=dtype)
+            self.b = jnp.zeros((M,), dtype)
+        elif init == "np":
+            R = np.asarray(jax.random.normal(kw, (M, M)), dtype=np.float64)
+            P = R.T @ R / M + np.eye(M)
+            self.W = jnp.asarray(P / np.linalg.eigvalsh(P).max(), dtype)
+            self.b = jnp.zeros((M,), dtype)
+        else:
+            raise ValueError(f"init must be 'random', 'identity' or 'np', got {init!r}")
+        self.U = _uniform(ku, (M, input_size), bound, dtype)
+        self.V = _uniform(kv, (output_size, M), bound, dtype)
+        self.c = jnp.zeros((output_size,), dtype)
+
+    @property
+    def state_size(self):
+        return self.W.shape[0]
+
+    @property
+    def input_size(self):
+        return self.U.shape[1]
+
+    def step(self, h, x, key=None):
+        return jax.nn.relu(self.W @ h + self.U @ x + self.b)
+
+    def observe(self, h):
+        return self.V @ h + self.c
+
+
+class LSTM(AbstractDiscreteSystem):
+    """LSTM cell with gates i, f, g, o; forget-gate bias initialised to 1; read-out ``V h + c``."""
+
+    W_x: Float[Array, "4H K"]
+    W_h: Float[Array, "4H H"]
+    bias: Float[Array, " 4H"]
+    V: Float[Array, "N H"]
+    c: Float[Array, " N"]
+
+    def __init__(self, hidden_size: int, input_size: int, output_size: int, *, dtype=None,
+                 key: PRNGKeyArray):
+        dtype = jnp.zeros(()).dtype if dtype is None else dtype
+        H = hidden_size
+        kx, kh, kb, kv = jax.random.split(key, 4)
+        bound = 1.0 / math.sqrt(H)
+        self.W_x = _uniform(kx, (4 * H, input_size), bound, dtype)
+        self.W_h = _uniform(kh, (4 * H, H), bound, dtype)
+        self.bias = _uniform(kb, (4 * H,), bound, dtype).at[H: 2 * H].set(1.0)
+        self.V = _uniform(kv, (output_size, H), bound, dtype)
+        self.c = jnp.zeros((output_size,), dtype)
+
+    @property
+    def hidden_size(self):
+        return self.W_h.shape[1]
+
+    @property
+    def state_size(self):
+        return 2 * self.hidden_size
+
+    @property
+    def input_size(self):
+        return self.W_x.shape[1]
+
+    def step(self, y, x, key=None):
+        H = self.hidden_size
+        h, c = y[:H], y[H:]
+        gates = self.W_x @ x + self.W_h @ h + self.bias
+        i, f, g, o = jnp.split(gates, 4)
+        c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+        h = jax.nn.sigmoid(o) * jnp.tanh(c)
+        return jnp.concatenate([h, c])
+
+    def observe(self, y):
+        return self.V @ y[: self.hidden_size] + self.c

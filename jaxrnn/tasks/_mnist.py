@@ -1,0 +1,123 @@
+"""MNIST from standard IDX files, as sequential (and permuted) MNIST (seed 003, Sect. 4.1).
+
+Reads ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
+``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte``, each gzipped
+(``.gz``) or not, from a directory. Never downloads. A missing, truncated or
+malformed file raises `DataError` naming the file and what was expected.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import pathlib
+
+import numpy as np
+
+__all__ = ["DataError", "read_idx", "load_mnist", "sequential_mnist", "resolve_data_dir"]
+
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+class DataError(ValueError):
+    """A data file is missing or not what it should be."""
+
+
+def _open_bytes(path: pathlib.Path) -> bytes:
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            return gzip.decompress(raw)
+        except (OSError, EOFError) as e:
+            raise DataError(f"{path}: corrupt or truncated gzip data ({e})") from None
+    return raw
+
+
+def read_idx(path: str | os.PathLike, expected_ndim: int | None = None) -> np.ndarray:
+    """Read one IDX file (gzipped or not) into a NumPy array."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    data = _open_bytes(path)
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _DTYPES:
+        raise DataError(f"{path}: not an IDX file (bad magic number {data[:4].hex()})")
+    dtype = np.dtype(_DTYPES[data[2]])
+    ndim = data[3]
+    if expected_ndim is not None and ndim != expected_ndim:
+        raise DataError(f"{path}: expected an IDX file with {expected_ndim} dimensions, got {ndim}")
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DataError(f"{path}: truncated header")
+    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    n_bytes = int(np.prod(shape)) * dtype.itemsize
+    if len(data) - header != n_bytes:
+        raise DataError(
+            f"{path}: header says shape {shape} ({n_bytes} bytes of data) but the file holds "
+            f"{len(data) - header} bytes (truncated?)"
+        )
+    return np.frombuffer(data, dtype=dtype, count=int(np.prod(shape)), offset=header).reshape(shape)
+
+
+def _find(directory: pathlib.Path, stem: str) -> pathlib.Path:
+    for name in (stem, stem + ".gz"):
+        if (directory / name).is_file():
+            return directory / name
+    raise DataError(f"{directory / stem}[.gz]: file not found (expected standard MNIST IDX files)")
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None) -> pathlib.Path:
+    """The MNIST directory: ``data_dir`` if given, else ``$JAXRNN_DATA``."""
+    if data_dir is None:
+        data_dir = os.environ.get("JAXRNN_DATA")
+        if not data_dir:
+            raise DataError(
+                "no MNIST directory: set task.data_dir in the config, pass --data-dir, "
+                "or set JAXRNN_DATA"
+            )
+    path = pathlib.Path(data_dir).expanduser()
+    if not path.is_dir():
+        raise DataError(f"{path}: MNIST data directory not found")
+    return path
+
+
+def load_mnist(data_dir, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """(images uint8 (n, 28, 28), labels uint8 (n,)) of ``split`` ('train' or 'test')."""
+    directory = resolve_data_dir(data_dir)
+    img_path, lbl_path = (_find(directory, stem) for stem in _FILES[split])
+    images = read_idx(img_path, expected_ndim=3)
+    labels = read_idx(lbl_path, expected_ndim=1)
+    if images.shape[0] != labels.shape[0]:
+        raise DataError(
+            f"{img_path} holds {images.shape[0]} images but {lbl_path} holds {labels.shape[0]} labels"
+        )
+    if labels.size and labels.max() > 9:
+        raise DataError(f"{lbl_path}: labels must lie in 0..9, found {labels.max()}")
+    return images, labels
+
+
+def sequential_mnist(
+    data_dir,
+    split: str,
+    n: int | None = None,
+    *,
+    permutation: np.ndarray | None = None,
+    dtype=np.float32,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sequential MNIST: inputs (n, 784, 1), one pixel per step, row by row, normalised
+    with mean 0.1307 and std 0.3081; labels (n,) int32. ``permutation`` (a permutation
+    of range(784)) gives permuted sequential MNIST."""
+    images, labels = load_mnist(data_dir, split)
+    if n is not None:
+        if n > images.shape[0]:
+            raise DataError(f"asked for {n} {split} images but the files hold {images.shape[0]}")
+        images, labels = images[:n], labels[:n]
+    seq = images.reshape(images.shape[0], -1).astype(np.float32) / 255.0
+    seq = (seq - MNIST_MEAN) / MNIST_STD
+    if permutation is not None:
+        seq = seq[:, permutation]
+    return seq[..., None].astype(dtype), labels.astype(np.int32)

@@ -1,0 +1,247 @@
+"""Training configuration: a validated tree of dataclasses, loaded from YAML.
+
+Every error is a `ConfigError` with one line that names the offending key,
+e.g. ``config key 'train.learning_rate': must be > 0, got -0.1``. The CLI turns
+it into exit code 2 before anything is written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "ConfigError",
+    "TaskConfig",
+    "ModelConfig",
+    "TrainConfig",
+    "Config",
+    "load_config",
+    "config_from_dict",
+    "config_to_dict",
+    "apply_overrides",
+    "TASKS",
+    "MODELS",
+]
+
+TASKS = ("addition", "multiplication", "mnist", "permuted_mnist")
+MODELS = ("rnn", "l2rnn", "irnn", "nprnn", "plrnn", "iplrnn", "rplrnn", "lstm")
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "lion")
+SCHEDULES = ("constant", "cosine", "exponential", "warmup_cosine")
+
+
+class ConfigError(ValueError):
+    """A config value that is unknown, of the wrong type or impossible."""
+
+
+@dataclass
+class TaskConfig:
+    """The benchmark (seed 003, Sect. 4.1)."""
+
+    name: str = "addition"
+    T: int = 100  # sequence length (addition/multiplication; MNIST is always 784)
+    n_train: int = 100_000
+    n_test: int = 10_000
+    data_dir: str | None = None  # MNIST directory (else --data-dir or $JAXRNN_DATA)
+
+
+@dataclass
+class ModelConfig:
+    """A Table-1 model."""
+
+    name: str = "rplrnn"
+    hidden_size: int = 40  # M (the LSTM gets M/4 units)
+    reg_fraction: float = 0.5  # M_reg / M for the rPLRNN
+    n_regularised: int | None = None  # M_reg directly (overrides reg_fraction)
+    tau: float = 5.0  # line-attractor penalty strength, τ_A = τ_W = τ_h
+    reduction: str = "mean"  # "mean": authors' code; "sum": the paper's eq. 4
+    l2: float = 1e-4  # L2RNN weight penalty
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation (Optax)."""
+
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    schedule: str = "constant"
+    warmup_steps: int = 0
+    decay_rate: float = 0.1  # exponential: lr · decay_rate^(step / total_steps)
+    clip_norm: float | None = 10.0  # gradient clipping by global norm (None: off)
+    batch_size: int = 16
+    epochs: int = 100
+    max_steps: int | None = None  # step budget (stops mid-epoch if reached)
+    eval_batch_size: int = 1000
+    chunk_steps: int = 100  # update steps per compiled lax.scan chunk
+    dtype: str = "float32"
+
+
+@dataclass
+class Config:
+    """A whole training run."""
+
+    name: str = "run"
+    seed: int = 0
+    task: TaskConfig = field(default_factory=TaskConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def _check_type(value, annotation, key):
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(annotation)
+        if value is None and type(None) in options:
+            return None
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _check_type(value, option, key)
+            except ConfigError:
+                pass
+        names = " or ".join("null" if o is type(None) else o.__name__ for o in options)
+        raise ConfigError(f"config key '{key}': expected {names}, got {value!r}")
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+    elif annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    elif annotation is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif annotation is str:
+        if isinstance(value, str):
+            return value
+    raise ConfigError(f"config key '{key}': expected {annotation.__name__}, got {value!r}")
+
+
+def _build(cls, raw, prefix):
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config key '{prefix.rstrip('.') or '<root>'}': expected a mapping")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for k in raw:
+        if k not in names:
+            raise ConfigError(
+                f"unknown config key '{prefix}{k}' (known: {', '.join(sorted(names))})"
+            )
+    values = {}
+    for f in dataclasses.fields(cls):
+        key = prefix + f.name
+        if f.name not in raw:
+            continue
+        annotation = hints[f.name]
+        if dataclasses.is_dataclass(annotation):
+            values[f.name] = _build(annotation, raw[f.name], key + ".")
+        else:
+            values[f.name] = _check_type(raw[f.name], annotation, key)
+    return cls(**values)
+
+
+def _require(ok: bool, key: str, message: str, value: Any):
+    if not ok:
+        raise ConfigError(f"config key '{key}': {message}, got {value!r}")
+
+
+def _validate(c: Config) -> Config:
+    t, m, tr = c.task, c.model, c.train
+    _require(t.name in TASKS, "task.name", f"must be one of {', '.join(TASKS)}", t.name)
+    _require(t.T >= 20, "task.T", "sequence length must be >= 20", t.T)
+    _require(t.n_train >= 1, "task.n_train", "must be >= 1", t.n_train)
+    _require(t.n_test >= 1, "task.n_test", "must be >= 1", t.n_test)
+    _require(m.name in MODELS, "model.name", f"must be one of {', '.join(MODELS)}", m.name)
+    _require(m.hidden_size >= 1, "model.hidden_size", "must be >= 1", m.hidden_size)
+    if m.name == "lstm":
+        _require(m.hidden_size >= 4, "model.hidden_size", "the LSTM uses M/4 units: need M >= 4",
+                 m.hidden_size)
+    _require(0.0 <= m.reg_fraction <= 1.0, "model.reg_fraction", "M_reg/M must lie in [0, 1]",
+             m.reg_fraction)
+    if m.n_regularised is not None:
+        _require(0 <= m.n_regularised <= m.hidden_size, "model.n_regularised",
+                 f"M_reg must lie in [0, M={m.hidden_size}]", m.n_regularised)
+    _require(m.tau >= 0, "model.tau", "must be >= 0", m.tau)
+    _require(m.reduction in ("sum", "mean"), "model.reduction", "must be 'sum' or 'mean'",
+             m.reduction)
+    _require(m.l2 >= 0, "model.l2", "must be >= 0", m.l2)
+    _require(tr.optimizer in OPTIMIZERS, "train.optimizer",
+             f"must be one of {', '.join(OPTIMIZERS)}", tr.optimizer)
+    _require(tr.learning_rate > 0, "train.learning_rate", "must be > 0", tr.learning_rate)
+    _require(tr.schedule in SCHEDULES, "train.schedule",
+             f"must be one of {', '.join(SCHEDULES)}", tr.schedule)
+    _require(tr.warmup_steps >= 0, "train.warmup_steps", "must be >= 0", tr.warmup_steps)
+    _require(0 < tr.decay_rate <= 1, "train.decay_rate", "must lie in (0, 1]", tr.decay_rate)
+    if tr.clip_norm is not None:
+        _require(tr.clip_norm > 0, "train.clip_norm", "must be > 0 (or null for no clipping)",
+                 tr.clip_norm)
+    _require(tr.batch_size >= 1, "train.batch_size", "must be >= 1", tr.batch_size)
+    _require(tr.batch_size <= t.n_train, "train.batch_size",
+             f"must not exceed task.n_train={t.n_train}", tr.batch_size)
+    _require(tr.epochs >= 1, "train.epochs", "must be >= 1", tr.epochs)
+    if tr.max_steps is not None:
+        _require(tr.max_steps >= 1, "train.max_steps", "must be >= 1", tr.max_steps)
+    _require(tr.eval_batch_size >= 1, "train.eval_batch_size", "must be >= 1", tr.eval_batch_size)
+    _require(tr.chunk_steps >= 1, "train.chunk_steps", "must be >= 1", tr.chunk_steps)
+    _require(tr.dtype in ("float32", "float64"), "train.dtype", "must be float32 or float64",
+             tr.dtype)
+    _require(c.seed >= 0, "seed", "must be >= 0", c.seed)
+    return c
+
+
+def config_from_dict(raw: dict) -> Config:
+    """A validated `Config` from a plain dict (as read from YAML)."""
+    return _validate(_build(Config, raw, ""))
+
+
+def config_to_dict(config: Config) -> dict:
+    return dataclasses.asdict(config)
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """Apply ``key.path=value`` overrides (values parsed as YAML) to a raw config dict."""
+    raw = dict(raw or {})
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set expects key.path=value, got {item!r}")
+        path, text = item.split("=", 1)
+        keys = path.strip().split(".")
+        node = raw
+        for k in keys[:-1]:
+            child = node.get(k)
+            child = {} if child is None else dict(child) if isinstance(child, dict) else child
+            if not isinstance(child, dict):
+                raise ConfigError(f"config key '{path}': '{k}' is not a section")
+            node[k] = child
+            node = child
+        node[keys[-1]] = yaml.safe_load(text)
+    return raw
+
+
+def load_config(path: str | pathlib.Path, overrides: list[str] = ()) -> Config:
+    """Read, override and validate a YAML config file."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path}: not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ConfigError(f"config file {path}: invalid YAML ({str(e).splitlines()[0]})") from None
+    if raw is not None and not isinstance(raw, dict):
+        raise ConfigError(f"config file {path}: expected a mapping at the top level")
+    return config_from_dict(apply_overrides(raw or {}, list(overrides)))

@@ -1,0 +1,61 @@
+"""Table-1 models by name, their regularisers, and the last-step prediction."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from .._regularisers import line_attractor_penalty
+from .._simulate import simulate
+from .._systems import AbstractDiscreteSystem
+from ..models import LSTM, PLRNN, ReLURNN
+from ._config import ModelConfig
+
+__all__ = ["build_model", "regulariser", "predict", "n_regularised_units"]
+
+
+def n_regularised_units(cfg: ModelConfig) -> int:
+    """M_reg of an rPLRNN config (``n_regularised``, else round(reg_fraction · M))."""
+    if cfg.n_regularised is not None:
+        return cfg.n_regularised
+    return int(round(cfg.reg_fraction * cfg.hidden_size))
+
+
+def build_model(cfg: ModelConfig, input_size: int, n_outputs: int, kind: str, *, dtype, key):
+    """RNN, L2RNN, iRNN, npRNN, PLRNN, iPLRNN, rPLRNN or LSTM (M/4 units) with a
+    linear read-out of the last state (Gaussian) or logits for a softmax (MNIST)."""
+    M, name = cfg.hidden_size, cfg.name
+    if name in ("plrnn", "iplrnn", "rplrnn"):
+        return PLRNN(
+            M,
+            input_size,
+            n_regularised=n_regularised_units(cfg) if name == "rplrnn" else 0,
+            init="identity" if name == "iplrnn" else "random",
+            observation_size=n_outputs,
+            observation="categorical" if kind == "classification" else "gaussian",
+            dtype=dtype,
+            key=key,
+        )
+    if name in ("rnn", "l2rnn", "irnn", "nprnn"):
+        init = {"rnn": "random", "l2rnn": "random", "irnn": "identity", "nprnn": "np"}[name]
+        return ReLURNN(M, input_size, n_outputs, init=init, dtype=dtype, key=key)
+    if name == "lstm":
+        return LSTM(M // 4, input_size, n_outputs, dtype=dtype, key=key)
+    raise ValueError(f"unknown model {name!r}")
+
+
+def regulariser(model, cfg: ModelConfig) -> Float[Array, ""]:
+    """The line-attractor penalty (rPLRNN, eq. 4 with τ_A = τ_W = τ_h = τ) or the L2
+    penalty on all weights (L2RNN); 0 for the others."""
+    if cfg.name == "rplrnn":
+        return line_attractor_penalty(model, cfg.tau, cfg.tau, cfg.tau, reduction=cfg.reduction)
+    if cfg.name == "l2rnn":
+        return cfg.l2 * sum(jnp.sum(jnp.square(w)) for w in (model.W, model.U, model.V))
+    return jnp.zeros(())
+
+
+def predict(model: AbstractDiscreteSystem, inputs: Float[Array, "T K"]) -> Float[Array, " N"]:
+    """Run the model over one input sequence from the zero state; read out the last state."""
+    y0 = jnp.zeros((model.state_size,), inputs.dtype)
+    last = simulate(model, y0, inputs=inputs, saveat="t1", divergence_threshold=None).ys[0]
+    return model.observe(last)

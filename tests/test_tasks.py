@@ -1,0 +1,91 @@
+"""Task generators match the specification; the IDX reader reads real MNIST (REFERENCE §3)."""
+
+import gzip
+import pathlib
+
+import jax
+import numpy as np
+import pytest
+
+from jaxrnn.tasks import (
+    DataError,
+    addition_problem,
+    make_task,
+    multiplication_problem,
+    read_idx,
+    sequential_mnist,
+)
+
+MNIST = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+needs_mnist = pytest.mark.skipif(not MNIST.is_dir(), reason=f"shared MNIST not at {MNIST}")
+
+
+@pytest.mark.parametrize("T", [20, 21, 100, 401])
+def test_addition_problem_matches_the_specification(T):
+    n = 4000
+    x, y = addition_problem(jax.random.PRNGKey(1), n, T)
+    x, y = np.asarray(x), np.asarray(y)
+    assert x.shape == (n, T, 2) and y.shape == (n, 1)
+    values, markers = x[..., 0], x[..., 1]
+    assert values.min() >= 0.0 and values.max() < 1.0
+    assert set(np.unique(markers)) == {0.0, 1.0}
+    assert np.all(markers.sum(axis=1) == 2)  # exactly two distinct markers
+    pos = np.sort(np.argwhere(markers == 1).reshape(n, 2, 2)[:, :, 1], axis=1)
+    t1_ok = pos[:, 0] < 10  # the early marker is always one of the two
+    assert np.all(t1_ok)
+    assert np.all(pos < T / 2)  # both markers before T/2 (t1 < 10 < T/2 too)
+    np.testing.assert_allclose(y[:, 0], (values * markers).sum(axis=1), rtol=1e-6)
+    # t2 ranges over all of {0, ..., ceil(T/2) - 1}
+    assert pos[:, 1].max() == (T + 1) // 2 - 1
+
+
+def test_multiplication_targets_and_determinism():
+    x, y = multiplication_problem(jax.random.PRNGKey(2), 500, 50)
+    x, y = np.asarray(x), np.asarray(y)
+    marked = np.where(x[..., 1] == 1, x[..., 0], 1.0)
+    np.testing.assert_allclose(y[:, 0], marked.prod(axis=1), rtol=1e-6)
+    x2, y2 = multiplication_problem(jax.random.PRNGKey(2), 500, 50)
+    np.testing.assert_array_equal(x, np.asarray(x2))
+    a = make_task("addition", T=30, n_train=100, n_test=50, seed=3)
+    b = make_task("addition", T=30, n_train=100, n_test=50, seed=3)
+    np.testing.assert_array_equal(a.train_x, b.train_x)
+    assert not np.array_equal(a.train_x[:50], a.test_x)  # independent train and test sets
+
+
+def test_short_sequences_are_refused():
+    with pytest.raises(ValueError, match="T must be >= 20"):
+        addition_problem(jax.random.PRNGKey(0), 10, 19)
+
+
+@needs_mnist
+def test_idx_reader_reads_the_shared_mnist():
+    labels = read_idx(MNIST / "train-labels-idx1-ubyte.gz")
+    assert labels.shape == (20000,) and labels[:5].tolist() == [5, 0, 4, 1, 9]
+    test_images = read_idx(MNIST / "t10k-images-idx3-ubyte.gz")
+    assert test_images.shape == (10000, 28, 28) and test_images.dtype == np.uint8
+    x, y = sequential_mnist(MNIST, "test", 1000)
+    assert x.shape == (1000, 784, 1) and y.shape == (1000,) and y[0] == 7
+    raw = test_images[:1000].reshape(1000, 784) / 255.0
+    np.testing.assert_allclose(x[..., 0], (raw - 0.1307) / 0.3081, rtol=1e-6)
+    perm = np.random.default_rng(0).permutation(784)
+    xp, _ = sequential_mnist(MNIST, "test", 10, permutation=perm)
+    np.testing.assert_array_equal(xp[:, :, 0], x[:10, perm, 0])
+
+
+@needs_mnist
+def test_idx_reader_rejects_truncated_and_missing_files(tmp_path):
+    data = gzip.decompress((MNIST / "t10k-labels-idx1-ubyte.gz").read_bytes())
+    bad = tmp_path / "t10k-labels-idx1-ubyte"
+    bad.write_bytes(data[:-100])
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte: header says shape \(10000,\)"):
+        read_idx(bad)
+    cut_gz = tmp_path / "cut.gz"
+    cut_gz.write_bytes((MNIST / "t10k-labels-idx1-ubyte.gz").read_bytes()[:200])
+    with pytest.raises(DataError, match="cut.gz: corrupt or truncated gzip"):
+        read_idx(cut_gz)
+    garbage = tmp_path / "garbage"
+    garbage.write_bytes(b"not an idx file")
+    with pytest.raises(DataError, match="not an IDX file"):
+        read_idx(garbage)
+    with pytest.raises(DataError, match="train-images-idx3-ubyte.*file not found"):
+        sequential_mnist(tmp_path, "train")

@@ -1,0 +1,199 @@
+"""Trainer, run directory, resume, configs and the CLI (small sizes)."""
+
+import dataclasses
+import json
+import pathlib
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxrnn
+from jaxrnn.cli import main
+from jaxrnn.training import (
+    ConfigError,
+    Trainer,
+    TrainingDiverged,
+    config_from_dict,
+    evaluate_run,
+    load_config,
+    train,
+)
+from jaxrnn.training import _trainer
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+TINY = {"name": "tiny", "seed": 0,
+        "task": {"name": "addition", "T": 20, "n_train": 256, "n_test": 128},
+        "model": {"name": "rplrnn", "hidden_size": 8},
+        "train": {"batch_size": 32, "epochs": 3, "learning_rate": 3e-3, "chunk_steps": 3,
+                  "eval_batch_size": 50}}
+
+
+def tiny(**changes):
+    raw = json.loads(json.dumps(TINY))
+    for path, value in changes.items():
+        node = raw
+        *keys, last = path.split("__")
+        for k in keys:
+            node = node[k]
+        node[last] = value
+    return config_from_dict(raw)
+
+
+@pytest.mark.parametrize("model", ["rnn", "l2rnn", "irnn", "nprnn", "plrnn", "iplrnn", "rplrnn",
+                                   "lstm"])
+def test_every_table1_model_learns_on_a_tiny_problem(model):
+    config = tiny(model__name=model, task__n_train=512, train__epochs=1, train__batch_size=16,
+                  train__learning_rate=1e-2, train__chunk_steps=32)
+    trainer = Trainer(config)
+    batch = trainer.epoch_batches(0)[0]
+    x, y = trainer.train_x[batch], trainer.train_y[batch]
+    before = float(trainer._loss(trainer.params, x, y)[0])
+    trainer.run_epoch(0, 0)
+    after = float(trainer._loss(trainer.params, x, y)[0])
+    assert np.isfinite(after) and after < before, (model, before, after)
+
+
+def test_exact_addition_plrnn_scores_one_through_the_evaluation_code():
+    config = tiny(model__name="plrnn", model__hidden_size=2, task__T=200, task__n_test=1000,
+                  train__dtype="float64")
+    trainer = Trainer(config)
+    exact = jaxrnn.PLRNN.from_arrays(
+        A=jnp.array([1.0, 0.0]), W=jnp.array([[0.0, 1.0], [0.0, 0.0]]), h=jnp.array([0.0, -1.0]),
+        C=jnp.array([[0.0, 0.0], [1.0, 1.0]]), B=jnp.array([[1.0, 0.0]]))
+    params, _ = eqx.partition(exact, eqx.is_inexact_array)
+    metrics = trainer.evaluate(params)
+    assert metrics["test_frac_correct"] == 1.0
+    assert metrics["test_loss"] < 1e-20
+
+
+def test_update_program_compiles_once(tmp_path):
+    # 256/32 = 8 batches per epoch in chunks of 3: two full chunks and a padded one per epoch,
+    # and a step budget that ends mid-epoch; still one compilation.
+    config = tiny(train__max_steps=20)
+    summary = train(config, tmp_path / "run", progress=False)
+    assert summary["steps"] == 20 and summary["epochs_completed"] == 3
+
+
+def test_run_directory_is_complete_and_evaluate_reproduces_it(tmp_path):
+    run = tmp_path / "run"
+    summary = train(tiny(), run, progress=False)
+    for name in ["config.yaml", "metrics.jsonl", "last.eqx", "best.eqx", "summary.json",
+                 "curves.png"]:
+        assert (run / name).is_file(), name
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in lines] == [1, 2, 3]
+    assert set(lines[0]) >= {"train_loss", "test_loss", "test_frac_correct"}
+    best = max(lines, key=lambda r: (r["test_frac_correct"], -r["test_loss"]))
+    assert summary["best_epoch"] == best["epoch"]
+    again = evaluate_run(run)
+    assert again["test_frac_correct"] == summary["best_test_frac_correct"]
+    np.testing.assert_allclose(again["test_loss"], summary["best_test_loss"], rtol=1e-6)
+    assert load_config(run / "config.yaml") == tiny()  # the resolved config round-trips
+
+
+def test_resume_reproduces_the_uninterrupted_parameters(tmp_path):
+    full = tmp_path / "full"
+    train(tiny(), full, progress=False)
+    part = tmp_path / "part"
+    first = train(tiny(), part, progress=False, stop_after_epochs=1)
+    assert first["status"] == "interrupted" and first["epochs_completed"] == 1
+    # a kill -9 mid-epoch 2 leaves an extra metrics line behind; resuming must drop it
+    with open(part / "metrics.jsonl", "a") as f:
+        f.write(json.dumps({"epoch": 2, "test_loss": 0.0, "test_frac_correct": 0.0}) + "\n")
+    resumed = train(None, part, resume=True, progress=False)
+    assert resumed["epochs_completed"] == 3
+    config = tiny()
+    template = Trainer(config).state_tree(0, 0, 0.0, 0.0, 0)
+    a = _trainer.load_tree(full / "last.eqx", template)
+    b = _trainer.load_tree(part / "last.eqx", template)
+    for x, y in zip(jax_leaves(a["params"]), jax_leaves(b["params"])):
+        np.testing.assert_array_equal(x, y)
+    assert (full / "metrics.jsonl").read_text().count("\n") == 3
+    assert [json.loads(x)["epoch"] for x in (part / "metrics.jsonl").read_text().splitlines()] \
+        == [1, 2, 3]
+
+
+def jax_leaves(tree):
+    import jax
+
+    return [np.asarray(x) for x in jax.tree_util.tree_leaves(tree)]
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    train(tiny(), run, progress=False, stop_after_epochs=1)
+    good = (run / "last.eqx").read_bytes()
+    original = _trainer.make_optimizer
+    monkeypatch.setattr(_trainer, "make_optimizer",  # same optimiser, absurd step size
+                        lambda tr, total: original(dataclasses.replace(tr, learning_rate=1e30),
+                                                   total))
+    with pytest.raises(TrainingDiverged, match="non-finite training loss at epoch 2"):
+        train(None, run, resume=True, progress=False)
+    assert (run / "last.eqx").read_bytes() == good
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"].startswith("stopped: non-finite")
+
+
+@pytest.mark.parametrize("override, key", [
+    ("task.T=10", "task.T"),
+    ("train.learning_rate=-0.1", "train.learning_rate"),
+    ("model.n_regularised=50", "model.n_regularised"),
+    ("model.reg_fraction=1.5", "model.reg_fraction"),
+    ("model.name=transformer", "model.name"),
+    ("train.batch_size=abc", "train.batch_size"),
+    ("train.typo=1", "train.typo"),
+])
+def test_config_errors_exit_2_naming_the_key(tmp_path, capsys, override, key):
+    out = tmp_path / "run"
+    code = main(["train", str(ROOT / "configs" / "quickstart.yaml"), "--set", override,
+                 "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert f"'{key}'" in err and len(err.splitlines()) == 1
+    assert not out.exists()  # nothing written
+
+
+def test_cli_file_errors_exit_2(tmp_path, capsys):
+    assert main(["train", str(tmp_path / "missing.yaml")]) == 2
+    assert "missing.yaml: not found" in capsys.readouterr().err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("task: [unclosed")
+    assert main(["train", str(bad)]) == 2
+    assert "invalid YAML" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path)]) == 2
+    assert "not a run directory" in capsys.readouterr().err
+    mnist = tmp_path / "m.yaml"
+    mnist.write_text("task: {name: mnist, n_train: 100, n_test: 10, data_dir: /nonexistent}\n")
+    assert main(["train", str(mnist), "--out", str(tmp_path / "r")]) == 2
+    assert "/nonexistent: MNIST data directory not found" in capsys.readouterr().err
+
+
+def test_cli_train_resume_and_evaluate(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(json.dumps(TINY))  # JSON is YAML
+    out = tmp_path / "run"
+    assert main(["train", str(cfg), "--set", "train.epochs=2", "--out", str(out),
+                 "--no-progress"]) == 0
+    assert main(["train", str(cfg), "--out", str(out), "--no-progress"]) == 2  # refuses overwrite
+    assert "already holds a run" in capsys.readouterr().err
+    assert main(["train", "--resume", str(out), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(out)]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    summary = json.loads((out / "summary.json").read_text())
+    assert metrics["test_frac_correct"] == summary["best_test_frac_correct"]
+
+
+def test_every_shipped_config_is_valid():
+    configs = sorted((ROOT / "configs").glob("*.yaml"))
+    assert len(configs) >= 25
+    for path in configs:
+        config = load_config(path)
+        assert config.name == path.stem
+
+
+def test_config_error_type():
+    with pytest.raises(ConfigError, match="unknown config key 'model.hiden_size'"):
+        config_from_dict({"model": {"hiden_size": 3}})
