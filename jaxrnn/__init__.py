@@ -35,6 +35,7 @@ from .models import CTRNN as CTRNN
 from .models import PLRNN as PLRNN
 from .models import CategoricalObservation as CategoricalObservation
 from .models import GaussianObservation as GaussianObservation
+from . import analysis as analysis
 from . import tasks as tasks
 
 __version__ = "0.1.0"

@@ -295,6 +295,12 @@ def simulate(
         event=event,
         adjoint=diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint,
     )
-    ys = jnp.where(jnp.isfinite(sol.ys), sol.ys, jnp.nan)
-    diverged = jnp.asarray(False) if event is None else jnp.asarray(sol.event_mask)
-    return Trajectory(save_ts, ys, diverged)
+    ys = sol.ys
+    if event is None:
+        return Trajectory(save_ts, jnp.where(jnp.isfinite(ys), ys, jnp.nan), jnp.asarray(False))
+    # The event fires at the end of a step; saved points inside that step may already lie
+    # past the threshold. Apply the convention: NaN from the first state over the threshold.
+    over = ~(jnp.sum(jnp.square(ys), axis=-1) <= thr2)
+    over = jax.lax.cummax(over.astype(jnp.int32), axis=0).astype(bool)
+    ys = jnp.where(over[:, None], jnp.nan, ys)
+    return Trajectory(save_ts, ys, jnp.asarray(sol.event_mask) | jnp.any(over))

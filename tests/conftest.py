@@ -18,7 +18,7 @@ def key():
     return jax.random.PRNGKey(0)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def x64():
     """Asserts that float64 is active (for tests whose tolerances need it)."""
     assert jnp.zeros(()).dtype == jnp.float64

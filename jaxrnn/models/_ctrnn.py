@@ -22,6 +22,10 @@ __all__ = ["CTRNN"]
 class CTRNN(AbstractContinuousSystem):
     r"""The continuous-time RNN ``h'(t) = -λ h + σ(W h + b + W_in x(t))`` (seed 000, eq. 2).
 
+    With ``form="rate"`` it is instead ``h' = -λ h + W σ(h) + b + W_in x`` (the
+    form ``z' = A σ(z)`` of seed 002). The two are conjugate through u = W h
+    when W is invertible; a skew-symmetric W of odd size never is.
+
     **Arguments:**
 
     - ``hidden_size``: n, the number of units.
@@ -31,6 +35,8 @@ class CTRNN(AbstractContinuousSystem):
     - ``decay``: λ, a scalar or one value per unit.
     - ``recurrent``: ``"free"`` (W is a free parameter) or ``"skew"`` (W = S − Sᵀ,
       exactly skew-symmetric for every parameter value: seed 002).
+    - ``form``: ``"activation"`` (σ of the weighted sum, eq. 2) or ``"rate"``
+      (weighted sum of σ).
     - ``gain``: standard deviation of W's entries times √n at initialisation.
     - ``key``: PRNG key for the initial parameters (W ~ N(0, gain²/n),
       W_in ~ N(0, 1/k), b = 0).
@@ -42,6 +48,7 @@ class CTRNN(AbstractContinuousSystem):
     decay: Float[Array, "*n"]
     activation: AbstractActivation
     recurrent: Literal["free", "skew"] = eqx.field(static=True)
+    form: Literal["activation", "rate"] = eqx.field(static=True)
 
     def __init__(
         self,
@@ -51,12 +58,15 @@ class CTRNN(AbstractContinuousSystem):
         activation: str | Callable | AbstractActivation = "tanh",
         decay: ArrayLike = 1.0,
         recurrent: Literal["free", "skew"] = "free",
+        form: Literal["activation", "rate"] = "activation",
         gain: float = 1.0,
         dtype=None,
         key: PRNGKeyArray,
     ):
         if recurrent not in ("free", "skew"):
             raise ValueError(f"recurrent must be 'free' or 'skew', got {recurrent!r}")
+        if form not in ("activation", "rate"):
+            raise ValueError(f"form must be 'activation' or 'rate', got {form!r}")
         if hidden_size < 1 or input_size < 0:
             raise ValueError(
                 f"CTRNN needs hidden_size >= 1 and input_size >= 0, got {hidden_size}, {input_size}"
@@ -72,6 +82,7 @@ class CTRNN(AbstractContinuousSystem):
         self.decay = jnp.asarray(decay, dtype)
         self.activation = get_activation(activation)
         self.recurrent = recurrent
+        self.form = form
         _check_decay(self.decay, n)
 
     @classmethod
@@ -83,6 +94,7 @@ class CTRNN(AbstractContinuousSystem):
         decay: ArrayLike = 1.0,
         activation: str | Callable | AbstractActivation = "tanh",
         recurrent: Literal["free", "skew"] = "free",
+        form: Literal["activation", "rate"] = "activation",
     ) -> "CTRNN":
         """A CTRNN with the given W, b, W_in, λ. With ``recurrent="skew"`` W must be
         skew-symmetric (it is stored as S = W/2, so that S − Sᵀ = W)."""
@@ -115,6 +127,7 @@ class CTRNN(AbstractContinuousSystem):
             W_in.shape[1],
             activation=activation,
             recurrent=recurrent,
+            form=form,
             dtype=W.dtype,
             key=jax.random.PRNGKey(0),
         )
@@ -139,13 +152,12 @@ class CTRNN(AbstractContinuousSystem):
     def input_size(self) -> int:
         return self.input_weight.shape[1]
 
-    def preactivation(self, h, x):
-        """φ = W h + b + W_in x, the argument of σ."""
-        return self.W @ h + self.bias + self.input_weight @ x
-
     def vector_field(self, t, h, x):
-        """F(h, x) = -λ h + σ(W h + b + W_in x)  (eq. 2)."""
-        return -self.decay * h + self.activation(self.preactivation(h, x))
+        """F(h, x) = -λ h + σ(W h + b + W_in x) (eq. 2), or -λ h + W σ(h) + b + W_in x."""
+        drive = self.bias + self.input_weight @ x
+        if self.form == "rate":
+            return -self.decay * h + self.W @ self.activation(h) + drive
+        return -self.decay * h + self.activation(self.W @ h + drive)
 
 
 def _check_decay(decay, n):
