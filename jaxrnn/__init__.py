@@ -36,6 +36,7 @@ from .models import PLRNN as PLRNN
 from .models import CategoricalObservation as CategoricalObservation
 from .models import GaussianObservation as GaussianObservation
 from . import analysis as analysis
+from . import systems as systems
 from . import tasks as tasks
 
 __version__ = "0.1.0"

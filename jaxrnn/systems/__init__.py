@@ -1,0 +1,5 @@
+"""Ground-truth dynamical systems."""
+
+from ._classic import Henon as Henon
+from ._classic import Lorenz63 as Lorenz63
+from ._classic import Rossler as Rossler

@@ -1,0 +1,302 @@
+"""PLRNN analysis: exact fixed points and cycles, SCYFI, manifolds, basins, homoclinic
+points, Lyapunov spectra (REFERENCE §3–§5)."""
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxrnn
+from jaxrnn.analysis import (
+    DIVERGENT,
+    basins,
+    check_invertible,
+    cycles,
+    fixed_points,
+    homoclinic_points,
+    kaplan_yorke_dimension,
+    lyapunov_spectrum,
+    stable_manifold,
+    trajectory_seeds,
+    unstable_manifold,
+)
+from jaxrnn.systems import Henon, Lorenz63
+
+
+def random_plrnn(seed, M):
+    rng = np.random.default_rng(seed)
+    W = rng.normal(0, 1.5, (M, M))
+    np.fill_diagonal(W, 0.0)
+    return jaxrnn.PLRNN.from_arrays(rng.uniform(-1, 1, M), W, rng.normal(0, 1, M))
+
+
+def brute_force(plrnn, k, tol=1e-10):
+    """Every region sequence solved with NumPy; returns the real k-cycles as a list of (k, M)."""
+    A, W, h = (np.asarray(a, dtype=float) for a in (plrnn.A, plrnn.W, plrnn.h))
+    M = A.size
+    seqs = np.array(list(itertools.product(itertools.product((0, 1), repeat=M), repeat=k)),
+                    dtype=float)  # (S, k, M)
+    mats = np.diag(A)[None, None] + W[None, None] * seqs[:, :, None, :]
+    P = np.broadcast_to(np.eye(M), (len(seqs), M, M)).copy()
+    c = np.zeros((len(seqs), M))
+    for j in range(k):
+        P = mats[:, j] @ P
+        c = np.einsum("sij,sj->si", mats[:, j], c) + h
+    lhs = np.eye(M)[None] - P
+    ok = np.abs(np.linalg.det(lhs)) > tol
+    z = np.linalg.solve(lhs[ok], c[ok][..., None])[..., 0]
+    seqs, mats = seqs[ok], mats[ok]
+    zs = []
+    for j in range(k):
+        zs.append(z)
+        z = np.einsum("sij,sj->si", mats[:, j], z) + h
+    zs = np.stack(zs, axis=1)  # (S, k, M)
+    real = np.all(np.where(seqs > 0.5, zs >= -tol, zs <= tol), axis=(1, 2))
+    out = []
+    for cyc in zs[real]:
+        if any(k % p == 0 and np.allclose(cyc[p], cyc[0], atol=1e-8) for p in range(1, k)):
+            continue  # a shorter period
+        if all(not any(np.allclose(np.roll(cyc, r, axis=0), o, atol=1e-8) for r in range(k))
+               for o in out):
+            out.append(cyc)
+    return out
+
+
+def same_cycles(found, reference, atol=1e-8):
+    assert len(reference) >= 1, "vacuous comparison: pick a case with solutions"
+    assert len(found) == len(reference), (len(found), len(reference))
+    for ref in reference:
+        assert any(np.allclose(np.roll(ref, r, axis=0), f, atol=atol, rtol=0)
+                   for f in found.points for r in range(ref.shape[0])), ref
+
+
+# (M, seed) cases with 1-6 fixed points (many random PLRNNs have none)
+@pytest.mark.parametrize("M, seed", [(2, 0), (2, 1), (3, 0), (3, 2), (5, 7), (5, 10), (8, 3),
+                                     (8, 7)])
+def test_exhaustive_fixed_points_equal_brute_force(x64, M, seed):
+    model = random_plrnn(seed, M)
+    found = fixed_points(model, chunk_size=64)  # small chunks: exercise the chunk loop
+    same_cycles(found, brute_force(model, 1))
+    for p, ev in zip(found.points, found.eigenvalues):
+        J = np.asarray(model.jacobian(jnp.asarray(p[0])))
+        np.testing.assert_allclose(np.sort_complex(ev), np.sort_complex(np.linalg.eigvals(J)),
+                                   atol=1e-10)
+        np.testing.assert_allclose(model.step(jnp.asarray(p[0]), jnp.zeros(0)), p[0], atol=1e-10)
+
+
+@pytest.mark.parametrize("M, seed", [(2, 10), (3, 0), (4, 3), (6, 5), (6, 2)])
+def test_exhaustive_two_cycles_equal_brute_force(x64, M, seed):
+    model = random_plrnn(seed, M)
+    found = cycles(model, 2)
+    same_cycles(found, brute_force(model, 2))
+    for cyc in found.points:
+        z1 = model.step(jnp.asarray(cyc[0]), jnp.zeros(0))
+        np.testing.assert_allclose(z1, cyc[1], atol=1e-10)
+        np.testing.assert_allclose(model.step(z1, jnp.zeros(0)), cyc[0], atol=1e-10)
+
+
+def test_random_models_without_solutions_agree_too(x64):
+    for seed in (0, 1):  # no fixed points at M = 5 for these seeds
+        assert len(fixed_points(random_plrnn(seed, 5))) == len(brute_force(random_plrnn(seed, 5), 1))
+
+
+def test_scyfi_finds_the_exhaustive_fixed_points_at_M10(x64):
+    successes = 0
+    trials = 10
+    for seed in range(trials):
+        model = random_plrnn(100 + seed, 10)
+        exact = fixed_points(model)
+        heur = fixed_points(model, method="scyfi", n_init=500, key=jax.random.PRNGKey(seed))
+        hit = all(any(np.allclose(p, q, atol=1e-8) for q in heur.points) for p in exact.points)
+        successes += hit
+    assert successes >= 8, f"SCYFI found all fixed points in {successes}/{trials} models"
+
+
+def test_singular_systems_are_stated_not_garbage(x64):
+    # a line attractor: A_11 = 1, W row 0, h_1 = 0  =>  I - W_Omega singular in every region
+    model = jaxrnn.PLRNN.from_arrays(jnp.array([1.0, 0.5]), jnp.array([[0.0, 0.0], [0.3, 0.0]]),
+                                     jnp.array([0.0, 0.1]))
+    found = fixed_points(model)
+    assert len(found) == 0 and found.n_singular == 4
+    assert any("line attractor" in note for note in found.notes)
+
+
+def test_henon_exponents_and_trace_rule(x64):
+    spec = lyapunov_spectrum(Henon(), jnp.array([0.1, 0.1]), 100_000, transient=1000)
+    np.testing.assert_allclose(spec, [0.4204, -1.6244], atol=0.01)
+    np.testing.assert_allclose(jnp.sum(spec), np.log(0.3), atol=1e-10)  # |det J| = b
+    assert abs(kaplan_yorke_dimension(spec) - 1.2588) < 0.01
+    # plain callable maps work too
+    spec2 = lyapunov_spectrum(lambda z: Henon().step(z, jnp.zeros(0)), jnp.array([0.1, 0.1]),
+                              20_000, transient=1000)
+    np.testing.assert_allclose(spec2, [0.4204, -1.6244], atol=0.02)
+
+
+def test_lorenz_exponents_through_simulate_with_tsit5(x64):
+    spec = lyapunov_spectrum(Lorenz63(), jnp.array([1.0, 1.0, 1.0]), 100_000, dt=0.01,
+                             transient=1000, renorm_every=10, solver="tsit5")
+    assert abs(float(spec[0]) - 0.906) < 0.03
+    assert abs(float(spec[1])) < 0.03
+    np.testing.assert_allclose(jnp.sum(spec), -(10 + 1 + 8 / 3), atol=1e-3)  # trace rule
+    assert abs(kaplan_yorke_dimension(spec) - 2.062) < 0.01
+
+
+def test_linear_systems_are_exact(x64):
+    M = jaxrnn.AffineMap(jnp.diag(jnp.array([1.1, 0.8])))
+    np.testing.assert_allclose(lyapunov_spectrum(M, jnp.array([1.0, 1.0]), 50),
+                               [np.log(1.1), np.log(0.8)], atol=1e-12)
+    F = jaxrnn.LinearFlow(jnp.diag(jnp.array([0.1, -0.4])))
+    np.testing.assert_allclose(lyapunov_spectrum(F, jnp.array([1.0, 1.0]), 200, dt=0.05),
+                               [0.1, -0.4], atol=1e-9)
+
+
+def test_largest_exponent_gradient_matches_finite_differences(x64):
+    W = jnp.array([[0.0, 0.4], [-0.5, 0.0]])
+
+    def largest(a):
+        model = jaxrnn.PLRNN.from_arrays(jnp.array([a, 0.6]), W, jnp.array([0.2, 0.1]))
+        return lyapunov_spectrum(model, jnp.array([0.5, 0.3]), 200)[0]
+
+    g = jax.grad(largest)(0.7)
+    eps = 1e-6
+    fd = (largest(0.7 + eps) - largest(0.7 - eps)) / (2 * eps)
+    np.testing.assert_allclose(g, fd, rtol=1e-6)
+    # vmappable over initial states
+    batch = jax.vmap(lambda z: lyapunov_spectrum(Henon(), z, 2000, transient=100))(
+        jnp.array([[0.1, 0.1], [0.2, 0.0], [-0.1, 0.1]]))
+    assert batch.shape == (3, 2) and np.all(np.abs(batch[:, 0] - 0.42) < 0.05)
+
+
+def bistable():
+    """Mutual inhibition: stable nodes at (3, -9.67) and (-8.67, 2.33), saddle near (0.46, 0.51)."""
+    return jaxrnn.PLRNN.from_arrays(jnp.array([0.9, 0.85]), jnp.array([[0.0, -0.5], [-0.6, 0.0]]),
+                                    jnp.array([0.3, 0.35]))
+
+
+def chaotic():
+    """A chaotic 2-D PLRNN (largest exponent ≈ 0.11) with an invertible map."""
+    return jaxrnn.PLRNN.from_arrays(jnp.array([1.177, 0.426]),
+                                    jnp.array([[0.0, 1.185], [-1.821, 0.0]]),
+                                    jnp.array([-0.18, 0.265]))
+
+
+def _inverse(model, z):
+    A, W, h = (np.asarray(a) for a in (model.A, model.W, model.h))
+    for d in itertools.product((0.0, 1.0), repeat=z.size):
+        pre = np.linalg.solve(np.diag(A) + W * np.array(d)[None, :], z - h)
+        if np.all((pre > 0) == np.array(d, bool)):
+            return pre
+    raise AssertionError("no preimage")
+
+
+def _dist_to_segments(p, segs):
+    a, b = segs[:, 0], segs[:, 1]
+    d = b - a
+    t = np.clip(np.einsum("ij,ij->i", p - a, d) / np.maximum(np.einsum("ij,ij->i", d, d), 1e-300),
+                0, 1)
+    return np.min(np.linalg.norm(a + t[:, None] * d - p, axis=1))
+
+
+def test_manifolds_are_invariant(x64):
+    model = bistable()
+    fps = fixed_points(model)
+    saddle = [i for i, k in enumerate(fps.kinds) if k.startswith("saddle")]
+    assert len(saddle) == 1 and sorted(fps.kinds).count("stable node") == 2
+    U = unstable_manifold(model, fps, index=saddle[0], n_iter=20)
+    S = stable_manifold(model, fps, index=saddle[0], n_iter=8)
+    p = fps.points[saddle[0], 0]
+    rng = np.random.default_rng(0)
+    step = lambda z: np.asarray(model.step(jnp.asarray(z), jnp.zeros(0)))  # noqa: E731
+    for seg in U.segments[rng.choice(len(U.segments), 40)]:
+        z = seg[0] + rng.uniform() * (seg[1] - seg[0])
+        assert _dist_to_segments(step(z), U.segments) < 1e-9  # forward image stays on W^u
+        # Backward iterates approach the saddle (by 1/1.42 a step) while rounding errors
+        # grow by 1/0.327 along the stable direction: in float64 the closest approach
+        # from |z - p| ~ 1 is ~1e-4, so compare the minimum distance with 1e-3.
+        back, closest = z, np.inf
+        for _ in range(60):
+            back = _inverse(model, back)
+            closest = min(closest, np.linalg.norm(back - p))
+        assert closest < 1e-3
+    for seg in S.segments[rng.choice(len(S.segments), 40)]:
+        z = seg[0] + rng.uniform() * (seg[1] - seg[0])
+        dists = []
+        for _ in range(60):
+            z = step(z)
+            dists.append(np.linalg.norm(z - p))
+        assert min(dists) < 1e-6  # stable-manifold points converge to the saddle
+
+
+def test_basin_boundary_is_the_stable_manifold_of_the_saddle(x64):
+    model = bistable()
+    fps = fixed_points(model)
+    saddle = [i for i, k in enumerate(fps.kinds) if k.startswith("saddle")][0]
+    S = stable_manifold(model, fps, index=saddle, n_iter=12)
+    g = np.linspace(-6, 6, 121)
+    X, Y = np.meshgrid(g, g)
+    result = basins(model, np.stack([X.ravel(), Y.ravel()], axis=1), n_steps=600)
+    labels = result.labels.reshape(X.shape)
+    assert set(np.unique(labels)) == {0, 1}  # two attractors, everything assigned
+    assert abs(sum(result.fractions.values()) - 1) < 1e-12
+    spacing = g[1] - g[0]
+    crossings = 0
+    for axis in (0, 1):
+        change = np.diff(labels, axis=axis) != 0
+        for r, c in zip(*np.nonzero(change)):
+            a = np.array([X[r, c], Y[r, c]])
+            b = np.array([X[r + (axis == 0), c + (axis == 1)], Y[r + (axis == 0), c + (axis == 1)]])
+            assert _dist_to_segments(0.5 * (a + b), S.segments) <= spacing  # boundary on W^s
+            crossings += 1
+    assert crossings > 50
+    # ... and conversely: grid points on either side of W^s near it carry different labels
+    sample = S.segments[np.linalg.norm(S.segments.mean(axis=1), axis=1) < 5]
+    assert len(sample) > 0
+
+
+def test_divergent_initial_states_are_labelled():
+    model = jaxrnn.PLRNN.from_arrays(jnp.array([1.5, 0.5]), jnp.zeros((2, 2)), jnp.zeros(2))
+    result = basins(model, np.array([[1.0, 0.0], [-1.0, 0.0]]), n_steps=200,
+                    divergence_threshold=1e6)
+    assert result.labels.tolist() == [DIVERGENT, DIVERGENT]
+
+
+def test_homoclinic_points_of_a_saddle_cycle_in_a_chaotic_plrnn(x64):
+    model = chaotic()
+    spec = lyapunov_spectrum(model, jnp.array([0.1, -0.2]), 20_000, transient=1000)
+    assert float(spec[0]) > 0.05  # chaotic
+    ys = jaxrnn.simulate(model, jnp.array([0.1, -0.2]), 3000).ys[500:]
+    k = 12
+    found = cycles(model, k, method="scyfi", n_init=100, seeds=trajectory_seeds(ys, k, stride=5))
+    assert len(found) >= 1 and found.kinds[0].startswith("saddle")
+    U = unstable_manifold(model, found, index=0, n_iter=2)
+    S = stable_manifold(model, found, index=0, n_iter=2)
+    H = homoclinic_points(U, S)
+    assert len(H) >= 1
+    p = found.points[0, 0]
+    step = lambda z: np.asarray(model.step(jnp.asarray(z), jnp.zeros(0)))  # noqa: E731
+    q = H[np.argmax(np.linalg.norm(H - p, axis=1))]  # the one farthest from the cycle point
+    # On W^s: forward iterates of the k-th power converge to the cycle point.
+    fwd, best_f = q.copy(), np.inf
+    for _ in range(6):
+        for _ in range(k):
+            fwd = step(fwd)
+        best_f = min(best_f, np.linalg.norm(fwd - p))
+    assert best_f < 1e-6, best_f
+    # On W^u: its preimage under the k-th power lies on W^u again. (Iterating backward to
+    # the cycle is not observable in float64: the cycle's strong contraction along W^s
+    # amplifies rounding errors by its inverse every period.)
+    back = q.copy()
+    for _ in range(k):
+        back = _inverse(model, back)
+    assert _dist_to_segments(back, U.segments) < 1e-8
+
+
+def test_manifolds_refuse_non_invertible_maps():
+    model = jaxrnn.PLRNN.from_arrays(jnp.array([0.9, 0.9]), jnp.array([[0.0, -2.0], [-2.0, 0.0]]),
+                                     jnp.array([0.3, 0.3]))
+    with pytest.raises(ValueError, match="not invertible"):
+        check_invertible(model)
+    with pytest.raises(ValueError, match="not invertible"):
+        unstable_manifold(model, jnp.array([0.1, 0.1]))
