@@ -30,6 +30,7 @@ import json
 import pathlib
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -117,9 +118,11 @@ def main(argv=None):
         writer.writerows(rows)
     lines = ["| task | model | T | best test loss | best test fraction correct | published "
              "(rPLRNN paper) | wall time |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    fmt = lambda v, spec: "n/a" if v is None else format(v, spec)  # noqa: E731
     for r in rows:
-        lines.append(f"| {r['task']} | {r['model']} | {r['T']} | {r['best_test_loss']:.2e} | "
-                     f"{r['best_test_frac_correct']:.3f} | {r['published']} | "
+        note = "" if r["status"].startswith("complet") else " (diverged)"
+        lines.append(f"| {r['task']} | {r['model']} | {r['T']} | {fmt(r['best_test_loss'], '.2e')} | "
+                     f"{fmt(r['best_test_frac_correct'], '.3f')}{note} | {r['published']} | "
                      f"{r['wall_time_s']:.0f} s |")
     (out / "results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
@@ -128,7 +131,7 @@ def main(argv=None):
                              squeeze=False)
     for j, task in enumerate(args.tasks):
         for model in args.models:
-            pts = sorted((r["T"], r["best_test_loss"], r["best_test_frac_correct"])
+            pts = sorted((r["T"], r["best_test_loss"] or np.nan, r["best_test_frac_correct"] or 0.0)
                          for r in rows if r["task"] == task and r["model"] == model)
             Ts = [p[0] for p in pts]
             axes[0, j].semilogy(Ts, [p[1] for p in pts], "o-", label=model)

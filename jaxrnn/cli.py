@@ -1,4 +1,4 @@
-"""The ``jaxrnn`` command: train and evaluate models from YAML configs.
+"""The ``jaxrnn`` command: train, evaluate and analyse models from YAML configs.
 
 Exit codes: 0 success; 2 bad input (config key, file, data, existing run);
 3 training stopped on a non-finite loss (the last good checkpoint is kept).
@@ -55,6 +55,19 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--checkpoint", choices=("best", "last"), default="best",
                    help="which checkpoint to evaluate (default: best)")
     e.add_argument("--data-dir", metavar="DIR", help="MNIST IDX directory (default: $JAXRNN_DATA)")
+
+    a = sub.add_parser(
+        "analyse",
+        help="fixed points, cycles, eigenvalues and Lyapunov spectrum of a trained PLRNN run",
+        description="Analyse the best checkpoint of a PLRNN run directory: fixed points and "
+        "cycles up to --max-order (exhaustive for small M, SCYFI beyond), eigenvalues of the "
+        "region Jacobians visited by test trials, and the Lyapunov spectrum. Writes "
+        "analysis.json and analysis.png.",
+    )
+    a.add_argument("run_dir", metavar="RUN_DIR", help="a PLRNN run directory")
+    a.add_argument("--max-order", type=int, default=2, help="highest cycle order (default 2)")
+    a.add_argument("--out", metavar="DIR", help="output directory (default: RUN_DIR)")
+    a.add_argument("--data-dir", metavar="DIR", help="MNIST IDX directory (default: $JAXRNN_DATA)")
     return parser
 
 
@@ -101,10 +114,28 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _analyse(args) -> int:
+    from .analysis._run import analyse_run
+    from .tasks import DataError
+    from .training import ConfigError
+
+    if args.max_order < 1:
+        return _fail(f"--max-order must be >= 1, got {args.max_order}")
+    try:
+        summary = analyse_run(args.run_dir, out=args.out, max_order=args.max_order,
+                              data_dir=args.data_dir)
+    except (ConfigError, DataError, FileNotFoundError, ValueError) as e:
+        return _fail(str(e))
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "train":
         return _train(args)
+    if args.command == "analyse":
+        return _analyse(args)
     return _evaluate(args)
 
 

@@ -103,15 +103,20 @@ def test_random_models_without_solutions_agree_too(x64):
 
 
 def test_scyfi_finds_the_exhaustive_fixed_points_at_M10(x64):
-    successes = 0
-    trials = 10
-    for seed in range(trials):
-        model = random_plrnn(100 + seed, 10)
+    """Over random M = 10 PLRNNs that have fixed points (many have none, which would be a
+    trivial success), SCYFI with 500 starts finds all of them in most models (measured:
+    12 of 13 among seeds 100-129)."""
+    successes, trials, seed = 0, 0, 100
+    while trials < 8:
+        model = random_plrnn(seed, 10)
         exact = fixed_points(model)
-        heur = fixed_points(model, method="scyfi", n_init=500, key=jax.random.PRNGKey(seed))
-        hit = all(any(np.allclose(p, q, atol=1e-8) for q in heur.points) for p in exact.points)
-        successes += hit
-    assert successes >= 8, f"SCYFI found all fixed points in {successes}/{trials} models"
+        if len(exact):
+            heur = fixed_points(model, method="scyfi", n_init=500, key=jax.random.PRNGKey(seed))
+            successes += all(any(np.allclose(p, q, atol=1e-8) for q in heur.points)
+                             for p in exact.points)
+            trials += 1
+        seed += 1
+    assert successes >= 7, f"SCYFI found all fixed points in {successes}/{trials} models"
 
 
 def test_singular_systems_are_stated_not_garbage(x64):

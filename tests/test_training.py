@@ -197,3 +197,18 @@ def test_every_shipped_config_is_valid():
 def test_config_error_type():
     with pytest.raises(ConfigError, match="unknown config key 'model.hiden_size'"):
         config_from_dict({"model": {"hiden_size": 3}})
+
+
+def test_cli_analyse_a_plrnn_run(tmp_path, capsys):
+    run = tmp_path / "run"
+    train(tiny(model__hidden_size=6, train__epochs=1), run, progress=False)
+    assert main(["analyse", str(run), "--max-order", "2"]) == 0
+    summary = json.loads((run / "analysis.json").read_text())
+    assert (run / "analysis.png").is_file()
+    assert summary["latent_size"] == 6 and set(summary["cycles"]) == {"1", "2"}
+    assert len(summary["lyapunov_spectrum"]) == 6
+    capsys.readouterr()
+    lstm = tmp_path / "lstm"
+    train(tiny(model__name="lstm", train__epochs=1), lstm, progress=False)
+    assert main(["analyse", str(lstm)]) == 2
+    assert "needs a PLRNN run" in capsys.readouterr().err

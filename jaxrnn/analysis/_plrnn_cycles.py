@@ -21,6 +21,7 @@ continuum of fixed points of a line attractor); they are counted in
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import jax
@@ -81,10 +82,9 @@ def _solve_sequence(Adiag, W, h, bits, tol):
         return (Wj @ P, Wj @ c + h), None
 
     (P, c), _ = jax.lax.scan(compose, (eye, jnp.zeros((M,), W.dtype)), mats)
-    lhs = eye - P
-    det = jnp.linalg.det(lhs)
-    singular = jnp.abs(det) <= tol
-    z1 = jnp.linalg.solve(jnp.where(singular, eye, lhs), c)
+    lu, piv = jax.scipy.linalg.lu_factor(eye - P)  # one factorisation: |det| and the solve
+    singular = jnp.prod(jnp.abs(jnp.diagonal(lu))) <= tol
+    z1 = jax.scipy.linalg.lu_solve((lu, piv), c)
 
     def forward(z, Wj):
         return Wj @ z + h, z
@@ -94,6 +94,36 @@ def _solve_sequence(Adiag, W, h, bits, tol):
     neg = zs < -tol
     consistent = jnp.all(jnp.where(bits > 0.5, ~neg, ~pos)) & ~singular & jnp.all(jnp.isfinite(zs))
     return zs, P, consistent, singular
+
+
+@functools.partial(jax.jit, static_argnames=("M", "order", "size", "total", "tol"))
+def _exhaustive_chunk(Adiag, W, h, start, *, M, order, size, total, tol):
+    """Solve the region sequences with codes start … start + size − 1 (one compiled program
+    per shape, reused for every chunk and every model of that shape)."""
+    wide = M * order > 30
+    codes = start + jnp.arange(size, dtype=jnp.int64 if wide else jnp.int32)
+    bits = _decode(codes, M, order, W.dtype)
+    zs, _, ok, sing = jax.vmap(lambda b: _solve_sequence(Adiag, W, h, b, tol))(bits)
+    live = codes < total
+    return zs, bits, ok & live, jnp.sum(sing & live)
+
+
+@functools.partial(jax.jit, static_argnames=("max_iter", "tol"))
+def _scyfi(Adiag, W, h, bits0, *, max_iter, tol):
+    """SCYFI: re-seed each start from its candidate's own regions until they agree."""
+
+    def refine(bits):
+        def body(carry, _):
+            b, done = carry
+            zs, _, ok, _ = _solve_sequence(Adiag, W, h, b, tol)
+            done = done | ok
+            return (jnp.where(done, b, (zs > 0).astype(b.dtype)), done), None
+
+        (b, done), _ = jax.lax.scan(body, (bits, jnp.asarray(False)), None, length=max_iter)
+        zs, _, ok, _ = _solve_sequence(Adiag, W, h, b, tol)
+        return zs, b, ok & done
+
+    return jax.vmap(refine)(bits0)
 
 
 def _decode(codes, M, k, dtype):
@@ -185,7 +215,6 @@ def cycles(
     dtype = plrnn.A.dtype
     s = jnp.zeros((plrnn.input_size,), dtype) if s is None else jnp.asarray(s, dtype)
     Adiag, W, h, _ = _affine_pieces(plrnn, s)
-    solve = jax.vmap(lambda b: _solve_sequence(Adiag, W, h, b, tol))
     zs_list, pats_list, n_singular, notes = [], [], 0, []
 
     if method == "exhaustive":
@@ -198,16 +227,9 @@ def cycles(
                              "enable jax_enable_x64 (or use method='scyfi')")
         total = 1 << n_bits
         size = min(chunk_size, total)
-
-        @jax.jit
-        def run(start):
-            codes = start + jnp.arange(size, dtype=jnp.int64 if n_bits > 30 else jnp.int32)
-            bits = _decode(codes, M, order, dtype)
-            zs, _, ok, sing = solve(bits)
-            return zs, bits, ok & (codes < total), jnp.sum(sing & (codes < total))
-
         for start in range(0, total, size):
-            zs, bits, ok, sing = run(start)
+            zs, bits, ok, sing = _exhaustive_chunk(Adiag, W, h, start, M=M, order=order,
+                                                   size=size, total=total, tol=tol)
             n_singular += int(sing)
             ok = np.asarray(ok)
             if ok.any():
@@ -222,19 +244,7 @@ def cycles(
                 raise ValueError(f"seeds must have shape (n, {order}, {M}), got {seeds.shape}")
             bits0 = jnp.concatenate([bits0, seeds])
 
-        def refine(bits):
-            def body(carry, _):
-                b, done = carry
-                zs, _, ok, _ = _solve_sequence(Adiag, W, h, b, tol)
-                own = (zs > 0).astype(dtype)
-                done = done | ok
-                return (jnp.where(done, b, own), done), None
-
-            (b, done), _ = jax.lax.scan(body, (bits, jnp.asarray(False)), None, length=max_iter)
-            zs, _, ok, _ = _solve_sequence(Adiag, W, h, b, tol)
-            return zs, b, ok & done
-
-        zs, bits, ok = jax.jit(jax.vmap(refine))(bits0)
+        zs, bits, ok = _scyfi(Adiag, W, h, bits0, max_iter=max_iter, tol=tol)
         ok = np.asarray(ok)
         zs_list, pats_list = list(np.asarray(zs)[ok]), list(np.asarray(bits)[ok])
         notes.append(f"scyfi: {int(ok.sum())} of {bits0.shape[0]} starts converged "
