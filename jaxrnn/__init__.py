@@ -23,6 +23,9 @@ from ._regularisers import line_attractor_penalty as line_attractor_penalty
 from ._simulate import DEFAULT_DIVERGENCE_THRESHOLD as DEFAULT_DIVERGENCE_THRESHOLD
 from ._simulate import Trajectory as Trajectory
 from ._simulate import simulate as simulate
+from ._sweep import SweepResult as SweepResult
+from ._sweep import grid_points as grid_points
+from ._sweep import sweep as sweep
 from ._solvers import RK4 as RK4
 from ._systems import AbstractContinuousSystem as AbstractContinuousSystem
 from ._systems import AbstractDiscreteSystem as AbstractDiscreteSystem
