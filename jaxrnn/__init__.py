@@ -39,6 +39,7 @@ from .models import PLRNN as PLRNN
 from .models import CategoricalObservation as CategoricalObservation
 from .models import GaussianObservation as GaussianObservation
 from . import analysis as analysis
+from . import metrics as metrics
 from . import systems as systems
 from . import tasks as tasks
 

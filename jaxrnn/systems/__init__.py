@@ -3,3 +3,5 @@
 from ._classic import Henon as Henon
 from ._classic import Lorenz63 as Lorenz63
 from ._classic import Rossler as Rossler
+from ._bursting import BURSTING_INITIAL_STATE as BURSTING_INITIAL_STATE
+from ._bursting import BurstingNeuron as BurstingNeuron

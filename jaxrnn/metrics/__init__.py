@@ -1,0 +1,8 @@
+"""Dynamical-systems reconstruction metrics (computed on FREE runs of a model)."""
+
+from ._prediction import prediction_error as prediction_error
+from ._spectral import hellinger_distance as hellinger_distance
+from ._spectral import normalised_spectrum as normalised_spectrum
+from ._spectral import spectrum_correlation as spectrum_correlation
+from ._spectral import spectrum_error_split as spectrum_error_split
+from ._state_space import state_space_divergence as state_space_divergence

@@ -1,0 +1,34 @@
+"""n-step-ahead prediction error of a latent model on observed data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, Float
+
+from .._systems import AbstractDiscreteSystem
+
+__all__ = ["prediction_error"]
+
+
+def prediction_error(model: AbstractDiscreteSystem, x: Float[ArrayLike, "T N"], n: int, *,
+                     encode: Callable | None = None) -> Float[Array, ""]:
+    """Mean squared error of n-step-ahead predictions: from each time t, encode the
+    observation x_t into a latent state (default: least squares through the model's
+    linear Gaussian observation matrix B), iterate the autonomous map n steps, observe,
+    and compare with x_{t+n}."""
+    x = jnp.asarray(x)
+    if encode is None:
+        B = model.observation.B
+        pinv = jnp.linalg.pinv(B)
+        encode = lambda obs: pinv @ obs  # noqa: E731
+    zero = jnp.zeros((model.input_size,), x.dtype)
+
+    def from_t(obs):
+        z = jax.lax.fori_loop(0, n, lambda _, v: model.step(v, zero), encode(obs))
+        return model.observe(z)
+
+    preds = jax.vmap(from_t)(x[:-n])
+    return jnp.mean((preds - x[n:]) ** 2)
