@@ -18,21 +18,16 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
-import jax.numpy as jnp  # noqa: E402
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-import jaxrnn  # noqa: E402
+from jaxrnn.systems import bistable_plrnn  # noqa: E402
 from jaxrnn.analysis import basins, fixed_points, stable_manifold, unstable_manifold  # noqa: E402
 from jaxrnn.plot import state_space  # noqa: E402
 
-
-def model():
-    return jaxrnn.PLRNN.from_arrays(jnp.array([0.9, 0.85]), jnp.array([[0.0, -0.5], [-0.6, 0.0]]),
-                                    jnp.array([0.3, 0.35]))
 
 
 def distance_to_segments(p, segs):
@@ -50,7 +45,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    plrnn = model()
+    plrnn = bistable_plrnn()
     fps = fixed_points(plrnn)
     i = [k.startswith("saddle") for k in fps.kinds].index(True)
     Ws = stable_manifold(plrnn, fps, index=i, n_iter=12)

@@ -27,6 +27,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import jaxrnn  # noqa: E402
+from jaxrnn.systems import chaotic_plrnn  # noqa: E402
 from jaxrnn.analysis import (  # noqa: E402
     cycles,
     fixed_points,
@@ -39,11 +40,6 @@ from jaxrnn.analysis import (  # noqa: E402
 )
 
 
-def model():
-    return jaxrnn.PLRNN.from_arrays(jnp.array([1.177, 0.426]),
-                                    jnp.array([[0.0, 1.185], [-1.821, 0.0]]),
-                                    jnp.array([-0.18, 0.265]))
-
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -53,7 +49,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    plrnn = model()
+    plrnn = chaotic_plrnn()
     z0 = jnp.array([0.1, -0.2])
     spec = lyapunov_spectrum(plrnn, z0, 100_000, transient=1000)
     ys = np.asarray(jaxrnn.simulate(plrnn, z0, 20_000).ys[1000:])

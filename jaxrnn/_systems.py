@@ -15,12 +15,15 @@ ignore it.
 from __future__ import annotations
 
 import abc
+from typing import ClassVar
 
 import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 __all__ = [
+    "AbstractAutonomousFlow",
+    "AbstractAutonomousMap",
     "AbstractSystem",
     "AbstractContinuousSystem",
     "AbstractDiscreteSystem",
@@ -62,6 +65,34 @@ class AbstractDiscreteSystem(AbstractSystem):
         key: PRNGKeyArray | None = None,
     ) -> Float[Array, " n"]:
         """The next state."""
+
+
+class AbstractAutonomousFlow(AbstractContinuousSystem):
+    """A flow without inputs whose state size is fixed by the class (``dimension``)."""
+
+    dimension: ClassVar[int]
+
+    @property
+    def state_size(self):
+        return self.dimension
+
+    @property
+    def input_size(self):
+        return 0
+
+
+class AbstractAutonomousMap(AbstractDiscreteSystem):
+    """A map without inputs whose state size is fixed by the class (``dimension``)."""
+
+    dimension: ClassVar[int]
+
+    @property
+    def state_size(self):
+        return self.dimension
+
+    @property
+    def input_size(self):
+        return 0
 
 
 class LinearFlow(AbstractContinuousSystem):

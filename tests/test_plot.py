@@ -10,11 +10,11 @@ import numpy as np  # noqa: E402
 import jaxrnn  # noqa: E402
 from jaxrnn.analysis import basins, find_fixed_points, fixed_points, stable_manifold  # noqa: E402
 from jaxrnn.plot import state_space, trajectory_3d  # noqa: E402
+from jaxrnn.systems import bistable_plrnn  # noqa: E402
 
 
 def test_state_space_draws_every_layer(tmp_path, x64):
-    plrnn = jaxrnn.PLRNN.from_arrays(jnp.array([0.9, 0.85]), jnp.array([[0.0, -0.5], [-0.6, 0.0]]),
-                                     jnp.array([0.3, 0.35]))
+    plrnn = bistable_plrnn()
     fps = fixed_points(plrnn)
     Ws = stable_manifold(plrnn, fps, index=[k.startswith("saddle") for k in fps.kinds].index(True))
     g = np.linspace(-10, 10, 41)

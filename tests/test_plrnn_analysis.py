@@ -22,7 +22,7 @@ from jaxrnn.analysis import (
     trajectory_seeds,
     unstable_manifold,
 )
-from jaxrnn.systems import Henon, Lorenz63
+from jaxrnn.systems import Henon, Lorenz63, bistable_plrnn, chaotic_plrnn
 
 
 def random_plrnn(seed, M):
@@ -174,17 +174,7 @@ def test_largest_exponent_gradient_matches_finite_differences(x64):
     assert batch.shape == (3, 2) and np.all(np.abs(batch[:, 0] - 0.42) < 0.05)
 
 
-def bistable():
-    """Mutual inhibition: stable nodes at (3, -9.67) and (-8.67, 2.33), saddle near (0.46, 0.51)."""
-    return jaxrnn.PLRNN.from_arrays(jnp.array([0.9, 0.85]), jnp.array([[0.0, -0.5], [-0.6, 0.0]]),
-                                    jnp.array([0.3, 0.35]))
-
-
-def chaotic():
-    """A chaotic 2-D PLRNN (largest exponent ≈ 0.11) with an invertible map."""
-    return jaxrnn.PLRNN.from_arrays(jnp.array([1.177, 0.426]),
-                                    jnp.array([[0.0, 1.185], [-1.821, 0.0]]),
-                                    jnp.array([-0.18, 0.265]))
+bistable, chaotic = bistable_plrnn, chaotic_plrnn
 
 
 def _inverse(model, z):

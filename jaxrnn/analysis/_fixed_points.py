@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import ArrayLike, Float
 
 from .._systems import AbstractContinuousSystem, AbstractDiscreteSystem, AbstractSystem
 from ._classify import classify, is_stable

@@ -17,7 +17,6 @@ from typing import Literal
 
 import math
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -9,7 +9,6 @@ import math
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 __all__ = ["GaussianObservation", "CategoricalObservation", "make_observation"]

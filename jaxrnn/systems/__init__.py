@@ -5,3 +5,5 @@ from ._classic import Lorenz63 as Lorenz63
 from ._classic import Rossler as Rossler
 from ._bursting import BURSTING_INITIAL_STATE as BURSTING_INITIAL_STATE
 from ._bursting import BurstingNeuron as BurstingNeuron
+from ._plrnn_examples import bistable_plrnn as bistable_plrnn
+from ._plrnn_examples import chaotic_plrnn as chaotic_plrnn

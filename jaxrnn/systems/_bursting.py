@@ -13,7 +13,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._systems import AbstractContinuousSystem
+from .._systems import AbstractAutonomousFlow
 
 __all__ = ["BurstingNeuron", "BURSTING_INITIAL_STATE"]
 
@@ -24,10 +24,11 @@ def _f(default):
     return eqx.field(default=default, converter=jnp.asarray)
 
 
-class BurstingNeuron(AbstractContinuousSystem):
+class BurstingNeuron(AbstractAutonomousFlow):
     """State (V, n, h); every parameter is a field (change one with ``eqx.tree_at`` or
     the constructor), defaults from REFERENCE §3."""
 
+    dimension = 3
     C_m: Float[Array, ""] = _f(6.0)
     g_L: Float[Array, ""] = _f(8.0)
     E_L: Float[Array, ""] = _f(-80.0)
@@ -45,14 +46,6 @@ class BurstingNeuron(AbstractContinuousSystem):
     k_M: Float[Array, ""] = _f(5.0)
     tau_h: Float[Array, ""] = _f(200.0)
     g_NMDA: Float[Array, ""] = _f(10.2)
-
-    @property
-    def state_size(self):
-        return 3
-
-    @property
-    def input_size(self):
-        return 0
 
     @staticmethod
     def _inf(V, V_h, k):
