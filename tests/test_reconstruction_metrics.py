@@ -87,3 +87,29 @@ def test_prediction_error_is_zero_for_the_generating_model(x64):
     assert float(prediction_error(model, x, 5)) < 1e-24
     other = jaxrnn.PLRNN.from_arrays(A * 0.9, W, jnp.array([0.1, -0.2, 0.3]), B=jnp.eye(3))
     assert float(prediction_error(other, x, 5)) > 1e-4
+
+
+def test_named_datasets_and_their_statistics(x64):
+    from jaxrnn.analysis import lyapunov_spectrum
+    from jaxrnn.systems import dataset, make_dataset
+
+    neuron = dataset("bursting_neuron")
+    assert neuron.series.shape == (3, 1501, 3) and neuron.dt == 0.5 and neuron.n_train == 3
+    flat = neuron.series.reshape(-1, 3)
+    np.testing.assert_allclose(flat.mean(0), 0, atol=1e-10)
+    np.testing.assert_allclose(flat.std(0), 1, atol=1e-10)
+    lorenz = dataset("lorenz63", n_samples=500)
+    assert lorenz.train.shape == (3, 500, 3) and lorenz.test.shape == (1, 500, 3)
+    # consecutive windows: the series continue one another (on the attractor)
+    raw = lorenz.series * lorenz.std + lorenz.mean
+    step = np.linalg.norm(raw[0, -1] - raw[1, 0])
+    assert step < 5 * np.median(np.linalg.norm(np.diff(raw[0], axis=0), axis=1))
+    noisy = dataset("lorenz63", n_samples=500, noise_std=0.1)
+    assert abs(np.std(noisy.series - lorenz.series) - 0.1) < 0.01
+    # the data's system has the right largest Lyapunov exponent (analysis issue's code)
+    spec = lyapunov_spectrum(Lorenz63(), jnp.asarray(raw[0, 0]), 50_000, dt=0.01,
+                             renorm_every=10)
+    assert abs(float(spec[0]) - 0.906) < 0.05
+    henon = make_dataset(jaxrnn.systems.Henon(), (0.1, 0.1), n_series=2, n_samples=100,
+                         transient=100)
+    assert henon.series.shape == (2, 100, 2)

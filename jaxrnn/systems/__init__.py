@@ -7,3 +7,7 @@ from ._bursting import BURSTING_INITIAL_STATE as BURSTING_INITIAL_STATE
 from ._bursting import BurstingNeuron as BurstingNeuron
 from ._plrnn_examples import bistable_plrnn as bistable_plrnn
 from ._plrnn_examples import chaotic_plrnn as chaotic_plrnn
+from ._datasets import DATASETS as DATASETS
+from ._datasets import TimeSeriesData as TimeSeriesData
+from ._datasets import dataset as dataset
+from ._datasets import make_dataset as make_dataset
