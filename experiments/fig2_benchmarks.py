@@ -8,11 +8,15 @@ writes ``results.csv``, ``results.md`` and ``fig2.png`` into ``--out``.
 Each run gets its own run directory under ``--out``: finished runs are skipped
 and interrupted ones resumed, so the script can be stopped and restarted.
 
-CPU-sized (what the README's table used)::
+CPU-sized (what the README's table used; once with ``--lr 3e-3 --out runs/fig2`` and
+once with ``--lr 1e-3 --out runs/fig2_lr1e-3``)::
 
     python experiments/fig2_benchmarks.py --tasks addition multiplication \\
         --models rplrnn iplrnn irnn lstm --T 100 200 400 --n-train 10000 --n-test 2000 \\
         --epochs 40 --batch-size 32 --lr 3e-3 --schedule cosine --out runs/fig2
+    python experiments/fig2_benchmarks.py --tasks mnist --models rplrnn lstm iplrnn \\
+        --n-train 20000 --n-test 10000 --epochs 20 --batch-size 64 --lr 3e-3 \\
+        --mnist-dir ../shared/data/mnist --out runs/fig2_mnist
 
 Full size on a GPU (the paper's protocol)::
 
