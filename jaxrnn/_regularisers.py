@@ -18,6 +18,7 @@ def line_attractor_penalty(
     tau_W: ArrayLike,
     tau_h: ArrayLike | None = None,
     reduction: Literal["sum", "mean"] = "sum",
+    n_regularised: ArrayLike | None = None,
 ) -> Float[Array, ""]:
     r"""The line-attractor penalty over the first ``M_reg = plrnn.n_regularised`` units.
 
@@ -32,9 +33,15 @@ def line_attractor_penalty(
     ``tau_h=None`` uses ``tau_W`` for the h term, which is what the authors'
     code does and equals the paper's choice τ_A = τ_W = τ_h = τ.
     Returns 0 when ``n_regularised == 0``.
+
+    ``n_regularised`` overrides ``plrnn.n_regularised`` and may be a traced
+    integer: the terms are then masked sums over the first M_reg units, so one
+    compiled program serves a population of models with different M_reg.
     """
     if reduction not in ("sum", "mean"):
         raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
+    if n_regularised is not None:
+        return _masked_penalty(plrnn, tau_A, tau_W, tau_h, reduction, n_regularised)
     m = plrnn.n_regularised
     if m == 0:
         return jnp.zeros((), plrnn.A.dtype)
@@ -43,4 +50,19 @@ def line_attractor_penalty(
     a_term = reduce(jnp.square(plrnn.A[:m] - 1.0))
     w_term = reduce(jnp.square(plrnn.W[:m, :]))
     h_term = reduce(jnp.square(plrnn.h[:m]))
+    return tau_A * a_term + tau_W * w_term + tau_h * h_term
+
+
+def _masked_penalty(plrnn, tau_A, tau_W, tau_h, reduction, n_regularised):
+    tau_h = tau_W if tau_h is None else tau_h
+    M = plrnn.A.shape[0]
+    dtype = plrnn.A.dtype
+    rows = (jnp.arange(M) < n_regularised).astype(dtype)
+    count = jnp.sum(rows)
+    a_term = jnp.sum(rows * jnp.square(plrnn.A - 1.0))
+    w_term = jnp.sum(rows[:, None] * jnp.square(plrnn.W))
+    h_term = jnp.sum(rows * jnp.square(plrnn.h))
+    if reduction == "mean":
+        safe = jnp.maximum(count, 1.0)
+        a_term, w_term, h_term = a_term / safe, w_term / (safe * M), h_term / safe
     return tau_A * a_term + tau_W * w_term + tau_h * h_term

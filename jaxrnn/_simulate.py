@@ -208,6 +208,8 @@ def simulate(
         dt = jnp.asarray(dt, dtype)
         t1 = jnp.asarray(t1, dtype)
         grid = t0 + dt * jnp.arange(n_steps_in + 1, dtype=dtype)
+        # t0 + n·Δ may round past t1: end the grid on t1 exactly (diffrax checks saveat ⊂ [t0, t1])
+        grid = jnp.minimum(grid, t1).at[-1].set(t1)
 
     solver = get_solver(solver)
     if isinstance(solver, str):  # "euler": the hand-written lax.scan path

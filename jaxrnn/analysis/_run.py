@@ -64,9 +64,15 @@ def analyse_run(run_dir, *, out=None, max_order: int = 2, n_trials: int = 50,
     config, trainer, model = _load(run_dir, data_dir)
     assert isinstance(model, PLRNN)
     M = model.state_size
-    x = jnp.asarray(trainer.data.test_x[:n_trials], jnp.float64)
-    trajs = jax.vmap(lambda s: simulate(model, jnp.zeros(M), inputs=s,
-                                        divergence_threshold=None).ys)(x)
+    if config.task.name == "reconstruction":  # free runs from the evaluation series' starts
+        series = jnp.asarray(trainer.objective.eval_series, jnp.float64)
+        pinv = jnp.linalg.pinv(model.observation.B)
+        trajs = jax.vmap(lambda x: simulate(model, pinv @ x[0], n_steps=series.shape[1] - 1,
+                                            divergence_threshold=None).ys)(series)
+    else:
+        x = jnp.asarray(trainer.data.test_x[:n_trials], jnp.float64)
+        trajs = jax.vmap(lambda s: simulate(model, jnp.zeros(M), inputs=s,
+                                            divergence_threshold=None).ys)(x)
     states = np.asarray(trajs).reshape(-1, M)
     regions, counts = np.unique(states > 0, axis=0, return_counts=True)
     A, W = np.diag(np.asarray(model.A)), np.asarray(model.W)

@@ -3,6 +3,7 @@
 from ._classic import Henon as Henon
 from ._classic import Lorenz63 as Lorenz63
 from ._classic import Rossler as Rossler
+from ._classic import VanDerPol as VanDerPol
 from ._bursting import BURSTING_INITIAL_STATE as BURSTING_INITIAL_STATE
 from ._bursting import BurstingNeuron as BurstingNeuron
 from ._plrnn_examples import bistable_plrnn as bistable_plrnn

@@ -1,4 +1,4 @@
-"""Classic ground-truth systems: Lorenz-63, Rössler (flows) and the Hénon map."""
+"""Classic ground-truth systems: Lorenz-63, Rössler, Van der Pol (flows) and the Hénon map."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from jaxtyping import Array, Float
 
 from .._systems import AbstractAutonomousFlow, AbstractAutonomousMap
 
-__all__ = ["Lorenz63", "Rossler", "Henon"]
+__all__ = ["Lorenz63", "Rossler", "VanDerPol", "Henon"]
 
 
 class Lorenz63(AbstractAutonomousFlow):
@@ -34,6 +34,17 @@ class Rossler(AbstractAutonomousFlow):
 
     def vector_field(self, t, y, x):
         return jnp.stack([-y[1] - y[2], y[0] + self.a * y[1], self.b + y[2] * (y[0] - self.c)])
+
+
+class VanDerPol(AbstractAutonomousFlow):
+    """``x' = y, y' = μ(1 − x²) y − x`` (μ 1 by default): a relaxation oscillator whose
+    limit cycle turns from near-sinusoidal (small μ) to slow-fast (large μ)."""
+
+    dimension = 2
+    mu: Float[Array, ""] = eqx.field(default=1.0, converter=jnp.asarray)
+
+    def vector_field(self, t, y, x):
+        return jnp.stack([y[1], self.mu * (1.0 - y[0] ** 2) * y[1] - y[0]])
 
 
 class Henon(AbstractAutonomousMap):

@@ -20,7 +20,7 @@ import numpy as np
 from .._simulate import simulate
 from .._systems import AbstractContinuousSystem
 from ._bursting import BURSTING_INITIAL_STATE, BurstingNeuron
-from ._classic import Lorenz63
+from ._classic import Lorenz63, Rossler, VanDerPol
 
 __all__ = ["TimeSeriesData", "make_dataset", "dataset", "DATASETS"]
 
@@ -89,13 +89,19 @@ DATASETS = {
                             n_samples=1501, dt=0.5, transient=0.0, n_train=3),
     "lorenz63": dict(system=Lorenz63, y0=(1.0, 1.0, 1.0), n_series=4, n_samples=2000, dt=0.01,
                      transient=20.0, n_train=3),
+    "rossler": dict(system=Rossler, y0=(1.0, 1.0, 0.0), n_series=4, n_samples=2000, dt=0.1,
+                    transient=100.0, n_train=3),
+    "van_der_pol": dict(system=VanDerPol, y0=(2.0, 0.0), n_series=4, n_samples=1000, dt=0.05,
+                        transient=50.0, n_train=3),
 }
 
 
 def dataset(name: str, **overrides) -> TimeSeriesData:
     """A named dataset: ``"bursting_neuron"`` (authors' setting: 3 × 1501 samples at 0.5 ms,
     standardised, all three for training) or ``"lorenz63"`` (3 train + 1 test series of 2000
-    samples at dt = 0.01 after a transient of 20). Keyword overrides change any setting."""
+    samples at dt = 0.01 after a transient of 20), ``"rossler"`` (3 + 1 series of 2000 at
+    dt = 0.1) or ``"van_der_pol"`` (μ = 1, 3 + 1 series of 1000 at dt = 0.05). Keyword
+    overrides change any setting, e.g. ``dataset("lorenz63", n_samples=500, noise_std=0.1)``."""
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
     settings = {**DATASETS[name], **overrides}

@@ -2,6 +2,7 @@
 
 from ._config import Config as Config
 from ._config import ConfigError as ConfigError
+from ._config import ForcingConfig as ForcingConfig
 from ._config import ModelConfig as ModelConfig
 from ._config import TaskConfig as TaskConfig
 from ._config import TrainConfig as TrainConfig
@@ -12,9 +13,15 @@ from ._config import load_config as load_config
 from ._models import build_model as build_model
 from ._models import predict as predict
 from ._models import regulariser as regulariser
-from ._trainer import RunExists as RunExists
+from ._optim import make_optimizer as make_optimizer
+from ._reconstruction import free_run as free_run
+from ._reconstruction import teacher_forced_loss as teacher_forced_loss
+from ._run import RunExists as RunExists
+from ._run import evaluate_run as evaluate_run
+from ._run import train as train
+from ._run import train_population as train_population
+from ._trainer import POPULATION_KEYS as POPULATION_KEYS
+from ._trainer import Hyper as Hyper
 from ._trainer import Trainer as Trainer
 from ._trainer import TrainingDiverged as TrainingDiverged
-from ._trainer import evaluate_run as evaluate_run
-from ._trainer import make_optimizer as make_optimizer
-from ._trainer import train as train
+from ._trainer import population_configs as population_configs

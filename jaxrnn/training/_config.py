@@ -21,6 +21,7 @@ __all__ = [
     "TaskConfig",
     "ModelConfig",
     "TrainConfig",
+    "ForcingConfig",
     "Config",
     "load_config",
     "config_from_dict",
@@ -30,7 +31,9 @@ __all__ = [
     "MODELS",
 ]
 
-TASKS = ("addition", "multiplication", "mnist", "permuted_mnist")
+TASKS = ("addition", "multiplication", "mnist", "permuted_mnist", "reconstruction")
+DATASET_NAMES = ("bursting_neuron", "lorenz63", "rossler", "van_der_pol")
+PLRNN_MODELS = ("plrnn", "iplrnn", "rplrnn")
 MODELS = ("rnn", "l2rnn", "irnn", "nprnn", "plrnn", "iplrnn", "rplrnn", "lstm")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "lion")
 SCHEDULES = ("constant", "cosine", "exponential", "warmup_cosine")
@@ -42,13 +45,23 @@ class ConfigError(ValueError):
 
 @dataclass
 class TaskConfig:
-    """The benchmark (seed 003, Sect. 4.1)."""
+    """The benchmark (seed 003, Sect. 4.1) or the reconstruction data (Sect. 4.2).
+
+    For ``name: reconstruction``: ``dataset`` names a `jaxrnn.systems.dataset`,
+    ``T`` is the length of the training subsequences and ``n_train`` the number
+    of subsequences drawn per epoch; the free-run evaluation uses whole series.
+    """
 
     name: str = "addition"
     T: int = 100  # sequence length (addition/multiplication; MNIST is always 784)
     n_train: int = 100_000
     n_test: int = 10_000
     data_dir: str | None = None  # MNIST directory (else --data-dir or $JAXRNN_DATA)
+    seed: int | None = None  # data seed (default: the run's seed)
+    dataset: str = "lorenz63"  # reconstruction: which ground-truth system
+    n_samples: int | None = None  # reconstruction: samples per series (default: the dataset's)
+    noise_std: float = 0.0  # reconstruction: observation noise, standardised units
+    eval_steps: int | None = None  # reconstruction: free-run length (default: a series' length)
 
 
 @dataclass
@@ -60,6 +73,9 @@ class ModelConfig:
     reg_fraction: float = 0.5  # M_reg / M for the rPLRNN
     n_regularised: int | None = None  # M_reg directly (overrides reg_fraction)
     tau: float = 5.0  # line-attractor penalty strength, τ_A = τ_W = τ_h
+    tau_A: float | None = None  # separate strengths (default: tau)
+    tau_W: float | None = None
+    tau_h: float | None = None
     reduction: str = "mean"  # "mean": authors' code; "sum": the paper's eq. 4
     l2: float = 1e-4  # L2RNN weight penalty
 
@@ -83,6 +99,27 @@ class TrainConfig:
 
 
 @dataclass
+class ForcingConfig:
+    """Teacher forcing for reconstruction training (sparse and generalised).
+
+    At steps t with ``t % interval == 0`` the latent state is pulled towards the
+    data, ``z ← (1−α) z + α ẑ``, where ẑ = z + B⁺(x_t − B z) is the state
+    closest to z that the observation model maps exactly onto x_t. ``alpha: 1``
+    with ``interval: n`` is sparse teacher forcing; ``interval: 1`` with α < 1
+    is generalised teacher forcing; ``adaptive`` sets α each epoch from the
+    model's Jacobians, α = max(alpha_min, 1 − 1/G), G the geometric mean of
+    ‖∂z_t/∂z_{t−1}‖ along forced training trajectories, smoothed with
+    ``adapt_rate``.
+    """
+
+    alpha: float = 1.0
+    interval: int = 10
+    adaptive: bool = False
+    alpha_min: float = 0.0
+    adapt_rate: float = 0.5  # α ← rate·α + (1 − rate)·α_target each epoch
+
+
+@dataclass
 class Config:
     """A whole training run."""
 
@@ -91,6 +128,7 @@ class Config:
     task: TaskConfig = field(default_factory=TaskConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    forcing: ForcingConfig = field(default_factory=ForcingConfig)
 
 
 def _check_type(value, annotation, key):
@@ -163,7 +201,8 @@ def _require(ok: bool, key: str, message: str, value: Any):
 def _validate(c: Config) -> Config:
     t, m, tr = c.task, c.model, c.train
     _require(t.name in TASKS, "task.name", f"must be one of {', '.join(TASKS)}", t.name)
-    _require(t.T >= 20, "task.T", "sequence length must be >= 20", t.T)
+    _require(t.T >= (2 if t.name == "reconstruction" else 20), "task.T",
+             "sequence length must be >= 20 (>= 2 for reconstruction)", t.T)
     _require(t.n_train >= 1, "task.n_train", "must be >= 1", t.n_train)
     _require(t.n_test >= 1, "task.n_test", "must be >= 1", t.n_test)
     _require(m.name in MODELS, "model.name", f"must be one of {', '.join(MODELS)}", m.name)
@@ -177,6 +216,29 @@ def _validate(c: Config) -> Config:
         _require(0 <= m.n_regularised <= m.hidden_size, "model.n_regularised",
                  f"M_reg must lie in [0, M={m.hidden_size}]", m.n_regularised)
     _require(m.tau >= 0, "model.tau", "must be >= 0", m.tau)
+    for k in ("tau_A", "tau_W", "tau_h"):
+        v = getattr(m, k)
+        if v is not None:
+            _require(v >= 0, f"model.{k}", "must be >= 0 (or null for model.tau)", v)
+    if t.seed is not None:
+        _require(t.seed >= 0, "task.seed", "must be >= 0 (or null for the run's seed)", t.seed)
+    if t.name == "reconstruction":
+        _require(t.dataset in DATASET_NAMES, "task.dataset",
+                 f"must be one of {', '.join(DATASET_NAMES)}", t.dataset)
+        _require(m.name in PLRNN_MODELS, "model.name",
+                 f"reconstruction trains a latent PLRNN: one of {', '.join(PLRNN_MODELS)}",
+                 m.name)
+        if t.n_samples is not None:
+            _require(t.n_samples > t.T, "task.n_samples",
+                     f"each series must be longer than task.T={t.T}", t.n_samples)
+        _require(t.noise_std >= 0, "task.noise_std", "must be >= 0", t.noise_std)
+        if t.eval_steps is not None:
+            _require(t.eval_steps >= 2, "task.eval_steps", "must be >= 2", t.eval_steps)
+    f = c.forcing
+    _require(0.0 <= f.alpha <= 1.0, "forcing.alpha", "must lie in [0, 1]", f.alpha)
+    _require(f.interval >= 1, "forcing.interval", "must be >= 1", f.interval)
+    _require(0.0 <= f.alpha_min <= 1.0, "forcing.alpha_min", "must lie in [0, 1]", f.alpha_min)
+    _require(0.0 <= f.adapt_rate < 1.0, "forcing.adapt_rate", "must lie in [0, 1)", f.adapt_rate)
     _require(m.reduction in ("sum", "mean"), "model.reduction", "must be 'sum' or 'mean'",
              m.reduction)
     _require(m.l2 >= 0, "model.l2", "must be >= 0", m.l2)

@@ -44,11 +44,16 @@ def build_model(cfg: ModelConfig, input_size: int, n_outputs: int, kind: str, *,
     raise ValueError(f"unknown model {name!r}")
 
 
-def regulariser(model, cfg: ModelConfig) -> Float[Array, ""]:
-    """The line-attractor penalty (rPLRNN, eq. 4 with τ_A = τ_W = τ_h = τ) or the L2
-    penalty on all weights (L2RNN); 0 for the others."""
+def regulariser(model, cfg: ModelConfig, hyper=None) -> Float[Array, ""]:
+    """The line-attractor penalty (rPLRNN, eq. 4; τ_A, τ_W, τ_h default to τ) or the L2
+    penalty on all weights (L2RNN); 0 for the others. ``hyper`` (a `Hyper` of arrays)
+    supplies τ_A, τ_W, τ_h and M_reg as traced values, as the population trainer does."""
     if cfg.name == "rplrnn":
-        return line_attractor_penalty(model, cfg.tau, cfg.tau, cfg.tau, reduction=cfg.reduction)
+        if hyper is None:
+            taus = [cfg.tau if v is None else v for v in (cfg.tau_A, cfg.tau_W, cfg.tau_h)]
+            return line_attractor_penalty(model, *taus, reduction=cfg.reduction)
+        return line_attractor_penalty(model, hyper.tau_A, hyper.tau_W, hyper.tau_h,
+                                      reduction=cfg.reduction, n_regularised=hyper.n_reg)
     if cfg.name == "l2rnn":
         return cfg.l2 * sum(jnp.sum(jnp.square(w)) for w in (model.W, model.U, model.V))
     return jnp.zeros(())

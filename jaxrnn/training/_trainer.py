@@ -1,392 +1,321 @@
-"""The trainer: Optax, one compiled update program per run, a resumable run directory.
+"""The trainer: one compiled update program per run, for one model or a population.
 
 Updates run as a ``lax.scan`` over chunks of ``train.chunk_steps`` steps (the
 last chunk of an epoch is padded with masked no-op steps), so a run compiles
 its update program exactly once, whatever its length; each step runs the
-model over time with ``lax.scan`` (through `simulate`) and over the batch with
-``vmap``. The data lives on the device; batches are gathered inside the
-program.
+model over time with ``lax.scan`` and over the batch with ``vmap``. The data
+lives on the device; batches are gathered inside the program.
 
-Run directory::
-
-    config.yaml      the fully resolved config
-    metrics.jsonl    one line per epoch (train loss, test loss, fraction correct, ...)
-    last.eqx         params + optimiser state + counters, written atomically every epoch
-    best.eqx         params of the best epoch (highest test fraction correct, then lowest loss)
-    summary.json     best test metrics, wall time, steps/s, status
-    curves.png       learning curves
-
-Resuming (``resume=True``) reloads ``last.eqx`` and continues; the data order of
-epoch e depends only on (seed, e), so a resumed run ends with the same
-parameters as an uninterrupted one. A non-finite loss stops the run
-(`TrainingDiverged`) without touching the last good checkpoint.
+A **population** is a list of configs that differ only in the settings that
+do not change array shapes: ``seed``, ``model.tau``/``tau_A``/``tau_W``/
+``tau_h``, ``model.reg_fraction``/``n_regularised``, ``train.learning_rate``
+and ``forcing.alpha``. Their parameters and optimiser states are stacked on a
+leading axis and the update program is ``vmap``-ed over it: the regulariser
+strengths, M_reg (as a mask) and α enter as traced `Hyper` arrays, the
+learning rate lives in the optimiser state (`scale_by_state`). Each member
+draws its own batches from its own seed and has its own ``alive`` flag: a
+member whose loss turns non-finite stops updating while the others go on.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import pathlib
-import sys
-import time
-from typing import NamedTuple
+import dataclasses
+from typing import NamedTuple, Sequence
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-import yaml
 
-from ..tasks import make_task
-from ._checkpoint import append_line, load_tree, save_tree, write_text
-from ._config import Config, TrainConfig, config_from_dict, config_to_dict
-from ._models import build_model, predict, regulariser
+from ._benchmark import BenchmarkObjective
+from ._config import Config, ConfigError, config_to_dict
+from ._models import n_regularised_units, regulariser
+from ._optim import make_optimizer
+from ._reconstruction import ReconstructionObjective
 
-__all__ = ["TrainingDiverged", "RunExists", "train", "evaluate_run", "make_optimizer",
-           "Trainer"]
+__all__ = ["Trainer", "Hyper", "TrainingDiverged", "POPULATION_KEYS", "check_population"]
 
-CORRECT_TOLERANCE = 0.04  # |prediction - target| < 0.04 counts as correct (seed 003)
+# Settings that may differ between the members of one population (dotted config keys).
+POPULATION_KEYS = ("name", "seed", "model.tau", "model.tau_A", "model.tau_W", "model.tau_h",
+                   "model.reg_fraction", "model.n_regularised", "train.learning_rate",
+                   "forcing.alpha")
 
 
 class TrainingDiverged(RuntimeError):
     """The training loss became NaN or inf."""
 
 
-class RunExists(FileExistsError):
-    """The output directory already holds a run."""
+class Hyper(NamedTuple):
+    """A member's traced settings: penalty strengths, M_reg and the forcing α."""
+
+    tau_A: jax.Array
+    tau_W: jax.Array
+    tau_h: jax.Array
+    n_reg: jax.Array
+    alpha: jax.Array
 
 
-def make_optimizer(tr: TrainConfig, total_steps: int) -> optax.GradientTransformation:
-    """The optimiser of a config: schedule, then optional global-norm clipping."""
-    lr, total = tr.learning_rate, max(total_steps, 1)
-    if tr.schedule == "constant":
-        schedule = optax.constant_schedule(lr)
-    elif tr.schedule == "cosine":
-        schedule = optax.cosine_decay_schedule(lr, total)
-    elif tr.schedule == "exponential":
-        schedule = optax.exponential_decay(lr, transition_steps=total, decay_rate=tr.decay_rate)
-    else:  # warmup_cosine
-        schedule = optax.warmup_cosine_decay_schedule(0.0, lr, tr.warmup_steps, total)
-    if tr.warmup_steps > 0 and tr.schedule != "warmup_cosine":
-        warm = optax.linear_schedule(0.0, lr, tr.warmup_steps)
-        schedule = optax.join_schedules([warm, schedule], [tr.warmup_steps])
-    opt = getattr(optax, tr.optimizer)(schedule)
-    if tr.clip_norm is not None:
-        opt = optax.chain(optax.clip_by_global_norm(tr.clip_norm), opt)
-    return opt
+def hyper_of(config: Config, dtype) -> Hyper:
+    m = config.model
+    tau = lambda v: jnp.asarray(m.tau if v is None else v, dtype)  # noqa: E731
+    n_reg = n_regularised_units(m) if m.name == "rplrnn" else 0
+    return Hyper(tau(m.tau_A), tau(m.tau_W), tau(m.tau_h), jnp.asarray(n_reg, jnp.int32),
+                 jnp.asarray(config.forcing.alpha, dtype))
 
 
-class _Eval(NamedTuple):
-    x: jax.Array  # (n_batches, B, T, K)
-    y: jax.Array
-    mask: jax.Array  # (n_batches, B)
-    n: int
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[prefix + k] = v
+    return out
 
 
-def _batched(x, y, batch):
-    n = x.shape[0]
-    nb = math.ceil(n / batch)
-    pad = nb * batch - n
-    xp = np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)])
-    yp = np.concatenate([y, np.zeros((pad,) + y.shape[1:], y.dtype)])
-    mask = np.arange(nb * batch) < n
-    shape = lambda a: a.reshape((nb, batch) + a.shape[1:])  # noqa: E731
-    return _Eval(jnp.asarray(shape(xp)), jnp.asarray(shape(yp)), jnp.asarray(shape(mask)), n)
+def check_population(configs: Sequence[Config]) -> None:
+    """Raise `ConfigError` naming the first key (outside `POPULATION_KEYS`) that differs."""
+    base = _flat(config_to_dict(configs[0]))
+    for i, c in enumerate(configs[1:], 1):
+        other = _flat(config_to_dict(c))
+        for key, value in base.items():
+            if key not in POPULATION_KEYS and other[key] != value:
+                raise ConfigError(
+                    f"config key '{key}': population members must share it (member 0 has "
+                    f"{value!r}, member {i} has {other[key]!r}); only "
+                    f"{', '.join(POPULATION_KEYS[1:])} may vary")
+    data_seeds = {c.seed if c.task.seed is None else c.task.seed for c in configs}
+    if len(data_seeds) > 1:
+        raise ConfigError("config key 'task.seed': population members share one data set; "
+                          "set task.seed when the members' seeds differ")
 
 
-def _per_sample(out, target, kind):
-    """(loss, correct) of one prediction."""
-    if kind == "regression":
-        err = out - target
-        return jnp.sum(err * err), jnp.all(jnp.abs(err) < CORRECT_TOLERANCE)
-    logp = jax.nn.log_softmax(out)
-    return -logp[target], jnp.argmax(out) == target
+def _stack(trees):
+    leaves = [jax.tree_util.tree_leaves(t) for t in trees]
+    treedef = jax.tree_util.tree_structure(trees[0])
+    return treedef.unflatten([jnp.stack(ls) for ls in zip(*leaves)])
+
+
+def member_slice(tree, i: int):
+    """Member i of a stacked tree."""
+    return jax.tree_util.tree_map(lambda x: x[i], tree)
 
 
 class Trainer:
-    """Holds a run's data, model structure, optimiser and compiled programs."""
+    """A run's data (through its objective), model structure, optimiser and programs.
 
-    def __init__(self, config: Config, *, data_dir=None):
-        self.config = config
+    ``Trainer(config)`` trains one model; ``Trainer(config, members=[...])`` a
+    population (``config`` is then members[0]'s shared settings). ``params`` and
+    ``opt_state`` are the single model's trees, or trees stacked over members.
+    """
+
+    def __init__(self, config: Config, *, data_dir=None, members: Sequence[Config] | None = None):
+        self.configs = [config] if members is None else list(members)
+        if not self.configs:
+            raise ValueError("a population needs at least one member")
+        check_population(self.configs)
+        self.config = config = self.configs[0]
+        self.P = len(self.configs)
         tr = config.train
         self.dtype = jnp.float64 if tr.dtype == "float64" else jnp.float32
         if self.dtype == jnp.float64 and not jax.config.jax_enable_x64:
             jax.config.update("jax_enable_x64", True)
-        task = config.task
-        self.data = make_task(task.name, T=task.T, n_train=task.n_train, n_test=task.n_test,
-                              seed=config.seed, data_dir=task.data_dir or data_dir,
-                              dtype=np.dtype(self.dtype))
-        self.kind = self.data.kind
-        self.n_train = self.data.train_x.shape[0]
-        self.batches_per_epoch = self.n_train // tr.batch_size
+        kind = ReconstructionObjective if config.task.name == "reconstruction" else \
+            BenchmarkObjective
+        self.objective = kind(config, data_dir=data_dir, dtype=self.dtype)
+        self.data = self.objective.data
+        self.batches_per_epoch = self.objective.batches_per_epoch
         self.total_steps = tr.epochs * self.batches_per_epoch
         if tr.max_steps is not None:
             self.total_steps = min(self.total_steps, tr.max_steps)
         self.chunk = min(tr.chunk_steps, self.batches_per_epoch)
-        key = jax.random.PRNGKey(config.seed)
-        model = build_model(config.model, self.data.train_x.shape[-1], self.data.n_outputs,
-                            self.kind, dtype=self.dtype, key=jax.random.fold_in(key, 1))
-        self.params, self.static = eqx.partition(model, eqx.is_inexact_array)
-        self.optimizer = make_optimizer(tr, self.total_steps)
-        self.opt_state = self.optimizer.init(self.params)
-        self.train_x = jnp.asarray(self.data.train_x)
-        self.train_y = jnp.asarray(self.data.train_y)
-        self.test = _batched(self.data.test_x, self.data.test_y, min(tr.eval_batch_size,
-                                                                       self.data.test_x.shape[0]))
+
+        params, states, hypers = [], [], []
+        for c in self.configs:
+            model = self.objective.build_model(
+                c, dtype=self.dtype, key=jax.random.fold_in(jax.random.PRNGKey(c.seed), 1))
+            p, static = eqx.partition(model, eqx.is_inexact_array)
+            params.append(p)
+            states.append(make_optimizer(c.train, self.total_steps).init(p))
+            hypers.append(hyper_of(c, self.dtype))
+            if len(params) == 1:
+                self.static = static
+        self.optimizer = make_optimizer(config.train, self.total_steps)
+        if self.P == 1:
+            self.params, self.opt_state, self.hyper = params[0], states[0], hypers[0]
+        else:
+            self.params, self.opt_state, self.hyper = _stack(params), _stack(states), _stack(hypers)
+        self.alive = np.ones(self.P, bool)
         self._chunk_fn = jax.jit(eqx.debug.assert_max_traces(self._chunk, max_traces=1),
                                  donate_argnums=(0, 1))
         self._eval_fn = jax.jit(eqx.debug.assert_max_traces(self._evaluate, max_traces=1))
+        self._loss_fn = jax.jit(self._batch_loss)
+        self._log_norm_fn = jax.jit(self._log_norm)
 
     # ------------------------------------------------------------ programs
-    def model(self, params=None):
-        return eqx.combine(self.params if params is None else params, self.static)
+    def _vmap(self, fn, in_axes):
+        return fn if self.P == 1 else jax.vmap(fn, in_axes)
 
-    def _loss(self, params, x, y):
+    def model(self, params=None, member: int = 0):
+        params = self.params if params is None else params
+        if self.P > 1 and params is self.params:
+            params = member_slice(params, member)
+        return eqx.combine(params, self.static)
+
+    def _member_loss(self, params, data, ids, hyper):
         model = eqx.combine(params, self.static)
-        out = jax.vmap(predict, (None, 0))(model, x)
-        task_loss, _ = jax.vmap(_per_sample, (0, 0, None))(out, y, self.kind)
-        task_loss = jnp.mean(task_loss)
-        return task_loss + regulariser(model, self.config.model), task_loss
+        task = self.objective.loss(model, data, ids, hyper)
+        return task + regulariser(model, self.config.model, hyper), task
 
-    def _chunk(self, params, opt_state, x_all, y_all, idx, mask):
+    def _member_step(self, params, opt_state, hyper, alive, data, ids, live):
+        (loss, _), grads = jax.value_and_grad(self._member_loss, has_aux=True)(
+            params, data, ids, hyper)
+        updates, new_state = self.optimizer.update(grads, opt_state, params)
+        new_params = optax.apply_updates(params, updates)
+        alive = alive & (~live | jnp.isfinite(loss))
+        ok = live & alive
+        keep = lambda new, old: jnp.where(ok, new, old)  # noqa: E731
+        params = jax.tree_util.tree_map(keep, new_params, params)
+        opt_state = jax.tree_util.tree_map(keep, new_state, opt_state)
+        return params, opt_state, alive, loss
+
+    def _chunk(self, params, opt_state, hyper, alive, data, idx, live):
+        step = self._vmap(self._member_step, (0, 0, 0, 0, None, 0, None))
+
         def body(carry, inp):
-            params, opt_state = carry
-            ids, live = inp
-            (loss, _), grads = jax.value_and_grad(self._loss, has_aux=True)(
-                params, x_all[ids], y_all[ids])
-            updates, new_state = self.optimizer.update(grads, opt_state, params)
-            new_params = optax.apply_updates(params, updates)
-            keep = lambda new, old: jnp.where(live, new, old)  # noqa: E731
-            params = jax.tree_util.tree_map(keep, new_params, params)
-            opt_state = jax.tree_util.tree_map(keep, new_state, opt_state)
-            return (params, opt_state), loss
+            params, opt_state, alive = carry
+            ids, lv = inp
+            params, opt_state, alive, loss = step(params, opt_state, hyper, alive, data, ids, lv)
+            return (params, opt_state, alive), loss
 
-        (params, opt_state), losses = jax.lax.scan(body, (params, opt_state), (idx, mask))
-        return params, opt_state, losses
+        (params, opt_state, alive), losses = jax.lax.scan(
+            body, (params, opt_state, alive), (idx, live))
+        return params, opt_state, alive, losses
 
-    def _evaluate(self, params, x, y, mask):
+    def _member_eval(self, params, hyper, data):
         model = eqx.combine(params, self.static)
+        return (self.objective.evaluate(model, data, hyper),
+                regulariser(model, self.config.model, hyper))
 
-        def one(batch):
-            xb, yb, mb = batch
-            out = jax.vmap(predict, (None, 0))(model, xb)
-            loss, correct = jax.vmap(_per_sample, (0, 0, None))(out, yb, self.kind)
-            return jnp.sum(jnp.where(mb, loss, 0.0)), jnp.sum(mb & correct)
+    def _evaluate(self, params, hyper, data):
+        return self._vmap(self._member_eval, (0, 0, None))(params, hyper, data)
 
-        losses, correct = jax.lax.map(one, (x, y, mask))
-        return jnp.sum(losses), jnp.sum(correct), regulariser(model, self.config.model)
+    def _batch_loss(self, params, hyper, data, ids):
+        return self._vmap(lambda p, h, i: self._member_loss(p, data, i, h)[0], (0, 0, 0))(
+            params, hyper, ids)
 
-    def evaluate(self, params=None):
-        """Test-set metrics: ``test_loss`` (MSE or cross-entropy), ``test_frac_correct``."""
-        loss, correct, reg = self._eval_fn(self.params if params is None else params,
-                                           self.test.x, self.test.y, self.test.mask)
-        return {"test_loss": float(loss) / self.test.n,
-                "test_frac_correct": float(correct) / self.test.n,
-                "regulariser": float(reg)}
+    def _log_norm(self, params, hyper, data, ids):
+        fn = lambda p, h, i: self.objective.log_jacobian_norm(  # noqa: E731
+            eqx.combine(p, self.static), data, i, h)
+        return self._vmap(fn, (0, 0, 0))(params, hyper, ids)
 
+    # ------------------------------------------------------------ host side
     def epoch_batches(self, epoch: int) -> np.ndarray:
-        """Batch indices of an epoch: a permutation that depends only on (seed, epoch)."""
-        perm = np.random.default_rng([self.config.seed, epoch]).permutation(self.n_train)
-        nb, B = self.batches_per_epoch, self.config.train.batch_size
-        return perm[: nb * B].reshape(nb, B).astype(np.int32)
+        """An epoch's batch ids, (n_batches, B, ...) or (n_batches, P, B, ...): each member's
+        depend only on (its seed, epoch)."""
+        per = [self.objective.epoch_batches(c.seed, epoch) for c in self.configs]
+        return per[0] if self.P == 1 else np.stack(per, axis=1)
 
-    def run_epoch(self, epoch: int, step: int, on_chunk=None) -> tuple[int, list[float]]:
-        """Train one epoch (or until the step budget); returns (new step, batch losses)."""
-        batches = self.epoch_batches(epoch)
-        budget = self.total_steps - step
-        batches = batches[:budget]
-        losses = []
-        K, B = self.chunk, self.config.train.batch_size
+    def batch_loss(self, ids, params=None):
+        """Training loss (task + regulariser) of the batch ``ids`` (per member)."""
+        return self._loss_fn(self.params if params is None else params, self.hyper,
+                             self.objective.train_data, jnp.asarray(ids))
+
+    def adapt_alpha(self, epoch: int) -> None:
+        """Adaptive generalised teacher forcing: α ← r α + (1 − r) max(α_min, 1 − 1/G),
+        G the geometric mean of the forced Jacobians' spectral norms on the epoch's
+        first batch (reconstruction configs with ``forcing.adaptive``)."""
+        f = self.config.forcing
+        if self.config.task.name != "reconstruction" or not f.adaptive:
+            return
+        log_g = np.asarray(self._log_norm_fn(self.params, self.hyper, self.objective.train_data,
+                                             jnp.asarray(self.epoch_batches(epoch)[0])))
+        target = np.clip(1.0 - np.exp(-log_g), f.alpha_min, 1.0)
+        alpha = f.adapt_rate * np.asarray(self.hyper.alpha) + (1 - f.adapt_rate) * target
+        old = np.asarray(self.hyper.alpha)
+        alpha = np.where(self.alive.reshape(old.shape), alpha, old)
+        self.hyper = self.hyper._replace(alpha=jnp.asarray(alpha, self.dtype))
+
+    def run_epoch(self, epoch: int, step: int, on_chunk=None):
+        """Train one epoch (or until the step budget); returns (new step, losses).
+
+        ``losses`` is a list of floats for one model, an (n_steps, P) array for a
+        population. One model whose loss turns non-finite raises `TrainingDiverged`.
+        """
+        self.adapt_alpha(epoch)
+        batches = self.epoch_batches(epoch)[: self.total_steps - step]
+        K = self.chunk
+        out = []
         for start in range(0, len(batches), K):
             idx = batches[start: start + K]
             live = np.ones(K, bool)
             if len(idx) < K:
                 live[len(idx):] = False
-                idx = np.concatenate([idx, np.zeros((K - len(idx), B), np.int32)])
-            self.params, self.opt_state, chunk_losses = self._chunk_fn(
-                self.params, self.opt_state, self.train_x, self.train_y,
+                idx = np.concatenate([idx, np.zeros((K - len(idx),) + idx.shape[1:], idx.dtype)])
+            alive = jnp.asarray(self.alive[0] if self.P == 1 else self.alive)
+            self.params, self.opt_state, alive, losses = self._chunk_fn(
+                self.params, self.opt_state, self.hyper, alive, self.objective.train_data,
                 jnp.asarray(idx), jnp.asarray(live))
-            chunk_losses = np.asarray(chunk_losses)[live]
-            n_done = int(live.sum())
-            if not np.all(np.isfinite(chunk_losses)):
-                bad = step + int(np.argmin(np.isfinite(chunk_losses)))
-                raise TrainingDiverged(f"non-finite training loss at epoch {epoch + 1}, step {bad}")
-            losses.extend(chunk_losses.tolist())
-            step += n_done
+            losses = np.asarray(losses)[live].reshape(-1, self.P)
+            was_alive = self.alive.copy()
+            self.alive = np.asarray(alive).reshape(self.P)
+            self.died_at = getattr(self, "died_at", {})
+            for i in np.flatnonzero(was_alive & ~self.alive):
+                bad = int(np.argmin(np.isfinite(losses[:, i])))
+                self.died_at[int(i)] = (epoch + 1, step + bad)
+            if self.P == 1 and not self.alive[0]:
+                e, s = self.died_at[0]
+                raise TrainingDiverged(f"non-finite training loss at epoch {e}, step {s}")
+            out.append(losses)
+            step += losses.shape[0]
             if on_chunk is not None:
-                on_chunk(n_done, float(chunk_losses.mean()))
-        return step, losses
+                finite = losses[np.isfinite(losses)]
+                on_chunk(losses.shape[0], float(finite.mean()) if finite.size else float("nan"))
+        losses = np.concatenate(out) if out else np.zeros((0, self.P))
+        return step, (losses[:, 0].tolist() if self.P == 1 else losses)
+
+    def evaluate(self, params=None) -> dict | list[dict]:
+        """Test metrics of the model (a dict) or of every member (a list of dicts)."""
+        params = self.params if params is None else params
+        outputs, reg = self._eval_fn(params, self.hyper, self.objective.eval_data)
+        if self.P == 1:
+            return {**self.objective.metrics(outputs), "regulariser": float(reg)}
+        return [{**self.objective.metrics(member_slice(outputs, i)),
+                 "regulariser": float(reg[i])} for i in range(self.P)]
 
     # ----------------------------------------------------- checkpoint state
-    def state_tree(self, epoch, step, best_score, best_loss, best_epoch):
-        return {"params": self.params, "opt_state": self.opt_state,
+    def state_tree(self, epoch, step, best_score, best_loss, best_epoch, member: int = 0):
+        """One member's resumable state (the format of ``last.eqx``)."""
+        one = (lambda t: t) if self.P == 1 else (lambda t: member_slice(t, member))
+        fdt = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+        return {"params": one(self.params), "opt_state": one(self.opt_state),
+                "alpha": jnp.asarray(one(self.hyper.alpha), self.dtype),
                 "epoch": jnp.asarray(epoch, jnp.int32), "step": jnp.asarray(step, jnp.int32),
-                "best_score": jnp.asarray(best_score, jnp.float64 if jax.config.jax_enable_x64
-                                          else jnp.float32),
-                "best_loss": jnp.asarray(best_loss, jnp.float64 if jax.config.jax_enable_x64
-                                         else jnp.float32),
+                "best_score": jnp.asarray(best_score, fdt), "best_loss": jnp.asarray(best_loss, fdt),
                 "best_epoch": jnp.asarray(best_epoch, jnp.int32)}
 
-
-def _better(metrics, best_score, best_loss) -> bool:
-    score, loss = metrics["test_frac_correct"], metrics["test_loss"]
-    return score > best_score or (score == best_score and loss < best_loss)
-
-
-def _plot_curves(run_dir: pathlib.Path, records: list[dict]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if not records:
-        return
-    ep = [r["epoch"] for r in records]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    axes[0].semilogy(ep, [r["train_loss"] for r in records], label="train (incl. regulariser)")
-    axes[0].semilogy(ep, [r["test_loss"] for r in records], label="test")
-    axes[0].set_xlabel("epoch")
-    axes[0].set_ylabel("loss")
-    axes[0].legend()
-    axes[1].plot(ep, [r["test_frac_correct"] for r in records], "o-", ms=3)
-    axes[1].set_xlabel("epoch")
-    axes[1].set_ylabel("test fraction correct")
-    axes[1].set_ylim(-0.02, 1.02)
-    fig.suptitle(run_dir.name)
-    fig.tight_layout()
-    tmp = run_dir / ".curves.tmp.png"
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    tmp.replace(run_dir / "curves.png")
+    def load_states(self, states: Sequence[dict]) -> None:
+        """Put member states (as written by `state_tree`) back into the trainer."""
+        if self.P == 1:
+            self.params, self.opt_state = states[0]["params"], states[0]["opt_state"]
+            self.hyper = self.hyper._replace(alpha=states[0]["alpha"])
+        else:
+            self.params = _stack([s["params"] for s in states])
+            self.opt_state = _stack([s["opt_state"] for s in states])
+            self.hyper = self.hyper._replace(alpha=jnp.stack([s["alpha"] for s in states]))
 
 
-def train(
-    config: Config | None,
-    run_dir,
-    *,
-    resume: bool = False,
-    data_dir=None,
-    progress: bool = True,
-    stop_after_epochs: int | None = None,
-) -> dict:
-    """Train a config into ``run_dir`` (or resume the run there); returns the summary.
+def population_configs(base: Config, changes: Sequence[dict]) -> list[Config]:
+    """Member configs: ``base`` with each dict of dotted-key changes applied; the data
+    seed is pinned to the base's so that the members share one data set."""
+    from ._config import apply_overrides, config_from_dict
 
-    ``stop_after_epochs`` ends the process's work after that many epochs of this
-    call, as an interruption would (used to test resuming).
-    """
-    run_dir = pathlib.Path(run_dir)
-    if resume:
-        if not (run_dir / "config.yaml").is_file():
-            raise FileNotFoundError(f"{run_dir}: no run to resume (config.yaml missing)")
-        config = config_from_dict(yaml.safe_load((run_dir / "config.yaml").read_text()))
-    elif (run_dir / "config.yaml").exists():
-        raise RunExists(f"{run_dir} already holds a run: pass --resume to continue it or "
-                        "--out for a new directory")
-    trainer = Trainer(config, data_dir=data_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if not resume:
-        write_text(run_dir / "config.yaml", yaml.safe_dump(config_to_dict(config), sort_keys=False))
-
-    epoch, step, best_score, best_loss, best_epoch = 0, 0, -1.0, math.inf, -1
-    metrics_path = run_dir / "metrics.jsonl"
-    if resume and (run_dir / "last.eqx").is_file():
-        state = load_tree(run_dir / "last.eqx", trainer.state_tree(0, 0, 0.0, 0.0, 0))
-        trainer.params, trainer.opt_state = state["params"], state["opt_state"]
-        epoch, step = int(state["epoch"]), int(state["step"])
-        best_score, best_loss = float(state["best_score"]), float(state["best_loss"])
-        best_epoch = int(state["best_epoch"])
-    records = []
-    if metrics_path.exists():  # keep only epochs the checkpoint has
-        lines = [json.loads(x) for x in metrics_path.read_text().splitlines() if x.strip()]
-        records = [r for r in lines if r["epoch"] <= epoch]
-        write_text(metrics_path, "".join(json.dumps(r) + "\n" for r in records))
-
-    bar = None
-    log_epochs = progress and not sys.stderr.isatty()  # logs get one line per epoch
-    if progress and not log_epochs:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=trainer.total_steps, initial=step, desc=config.name, unit="step",
-                   dynamic_ncols=True)
-
-    def on_chunk(n, loss):
-        if bar is not None:
-            bar.update(n)
-            bar.set_postfix(epoch=epoch + 1, loss=f"{loss:.4g}")
-
-    t_start = time.perf_counter()
-    train_time, steps_this_call, epochs_this_call = 0.0, 0, 0
-    status = "completed"
-    try:
-        while epoch < config.train.epochs and step < trainer.total_steps:
-            if stop_after_epochs is not None and epochs_this_call >= stop_after_epochs:
-                status = "interrupted"
-                break
-            t0 = time.perf_counter()
-            new_step, losses = trainer.run_epoch(epoch, step, on_chunk)
-            train_time += time.perf_counter() - t0
-            steps_this_call += new_step - step
-            step, epoch = new_step, epoch + 1
-            epochs_this_call += 1
-            metrics = trainer.evaluate()
-            record = {"epoch": epoch, "step": step, "train_loss": float(np.mean(losses)),
-                      **metrics, "elapsed_s": round(time.perf_counter() - t_start, 3)}
-            append_line(metrics_path, record)
-            records.append(record)
-            if _better(metrics, best_score, best_loss):
-                best_score, best_loss, best_epoch = (metrics["test_frac_correct"],
-                                                     metrics["test_loss"], epoch)
-                save_tree(run_dir / "best.eqx", trainer.params)
-            save_tree(run_dir / "last.eqx",
-                      trainer.state_tree(epoch, step, best_score, best_loss, best_epoch))
-            _plot_curves(run_dir, records)
-            if bar is not None:
-                bar.set_postfix(epoch=epoch, test_correct=f"{metrics['test_frac_correct']:.3f}")
-            elif log_epochs:
-                print(f"{config.name} epoch {epoch}/{config.train.epochs}: train loss "
-                      f"{record['train_loss']:.4g}, test loss {metrics['test_loss']:.4g}, "
-                      f"test fraction correct {metrics['test_frac_correct']:.3f}", flush=True)
-    except TrainingDiverged as e:
-        status = f"stopped: {e}; last good checkpoint kept (epoch {epoch})"
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
-        best = next((r for r in records if r["epoch"] == best_epoch), None)
-        summary = {
-            "name": config.name,
-            "status": status,
-            "epochs_completed": epoch,
-            "steps": step,
-            "best_epoch": best_epoch if best is not None else None,
-            "best_test_loss": None if best is None else best["test_loss"],
-            "best_test_frac_correct": None if best is None else best["test_frac_correct"],
-            "wall_time_s": round(time.perf_counter() - t_start, 3),
-            "train_steps_per_s": round(steps_this_call / train_time, 2) if train_time else None,
-            "n_parameters": int(sum(x.size for x in jax.tree_util.tree_leaves(trainer.params))),
-            "task": config.task.name,
-            "model": config.model.name,
-        }
-        write_text(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
-    return summary
-
-
-def evaluate_run(run_dir, *, data_dir=None, which: str = "best") -> dict:
-    """Re-compute the test metrics of a run directory's ``best`` (or ``last``) checkpoint."""
-    run_dir = pathlib.Path(run_dir)
-    if not (run_dir / "config.yaml").is_file():
-        raise FileNotFoundError(f"{run_dir}: not a run directory (config.yaml missing)")
-    config = config_from_dict(yaml.safe_load((run_dir / "config.yaml").read_text()))
-    trainer = Trainer(config, data_dir=data_dir)
-    if which == "best":
-        path = run_dir / "best.eqx"
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no best checkpoint yet")
-        params = load_tree(path, trainer.params)
-    else:
-        path = run_dir / "last.eqx"
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no checkpoint yet")
-        params = load_tree(path, trainer.state_tree(0, 0, 0.0, 0.0, 0))["params"]
-    return trainer.evaluate(params)
+    members = []
+    data_seed = base.seed if base.task.seed is None else base.task.seed
+    for i, change in enumerate(changes):
+        raw = config_to_dict(dataclasses.replace(base, name=f"{base.name}-{i:03d}"))
+        raw["task"]["seed"] = data_seed
+        overrides = [f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in change.items()]
+        members.append(config_from_dict(apply_overrides(raw, overrides)))
+    return members
