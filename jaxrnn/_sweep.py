@@ -105,6 +105,7 @@ def sweep(
     memory_budget: float | None = None,
     shard: bool = True,
     dtype=None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SweepResult:
     """Evaluate ``fn(**point)`` at every point of the grid spanned by ``axes``.
 
@@ -119,6 +120,7 @@ def sweep(
       by XLA from a probe compilation).
     - ``shard``: shard each chunk over all local devices when there are several.
     - ``dtype``: dtype of the parameters (default: JAX's default float).
+    - ``progress``: called as ``progress(points_done, n_points)`` after every chunk.
     """
     params = grid_points(axes)
     n = len(next(iter(params.values())))
@@ -151,6 +153,8 @@ def sweep(
             chunk = jax.device_put(chunk, sharding)
         out = batched(chunk)
         pieces.append(jax.tree_util.tree_map(lambda a, m=stop - start: np.asarray(a)[:m], out))
+        if progress is not None:
+            progress(stop, n)
     outputs = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
     return SweepResult({k: np.atleast_1d(np.asarray(v)) for k, v in axes.items()},
                        {k: v for k, v in params.items()}, outputs)

@@ -1,4 +1,4 @@
-"""The ``jaxrnn`` command: train, evaluate and analyse models from YAML configs.
+"""The ``jaxrnn`` command: train, evaluate, analyse and sweep models from YAML files.
 
 Exit codes: 0 success; 2 bad input (config key, file, data, existing run);
 3 training stopped on a non-finite loss (the last good checkpoint is kept).
@@ -68,6 +68,17 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--max-order", type=int, default=2, help="highest cycle order (default 2)")
     a.add_argument("--out", metavar="DIR", help="output directory (default: RUN_DIR)")
     a.add_argument("--data-dir", metavar="DIR", help="MNIST IDX directory (default: $JAXRNN_DATA)")
+    w = sub.add_parser(
+        "sweep",
+        help="run a sweep file: a grid over tau, dt or any numeric setting as one program",
+        description="Run a sweep file (a system grid through jaxrnn.sweep, or a population of "
+        "training runs) and write results.csv and, for 2-D grids, heatmap.png.",
+    )
+    w.add_argument("sweep_file", metavar="SWEEP.yaml", help="the sweep file")
+    w.add_argument("--out", metavar="DIR", help="output directory (default: runs/<sweep name>)")
+    w.add_argument("--resume", action="store_true",
+                   help="continue an interrupted training sweep in --out")
+    w.add_argument("--no-progress", action="store_true", help="no progress output")
     return parser
 
 
@@ -130,10 +141,28 @@ def _analyse(args) -> int:
     return 0
 
 
+def _sweep(args) -> int:
+    from .sweeps import load_sweep, run_sweep
+    from .tasks import DataError
+    from .training import ConfigError, RunExists
+
+    try:
+        spec = load_sweep(args.sweep_file)
+        out = pathlib.Path(args.out) if args.out else pathlib.Path("runs") / spec.name
+        rows = run_sweep(spec, out, progress=not args.no_progress, resume=args.resume)
+    except (ConfigError, DataError, RunExists, FileNotFoundError) as e:
+        return _fail(str(e))
+    print(f"sweep directory: {out} ({len(rows)} grid points; results.csv"
+          + (", heatmap.png" if (out / "heatmap.png").exists() else "") + ")")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "train":
         return _train(args)
+    if args.command == "sweep":
+        return _sweep(args)
     if args.command == "analyse":
         return _analyse(args)
     return _evaluate(args)

@@ -1,0 +1,190 @@
+"""Run a sweep file: one vmapped program over the grid, ``results.csv``, a heat map.
+
+System sweeps go through `jaxrnn.sweep` (chunked, sharded over local devices);
+training sweeps through `jaxrnn.training.train_population` (every grid point a
+member of one vmapped population). Output directory::
+
+    sweep.yaml      the sweep file as run
+    results.csv     one row per grid point: the axis values, then the outputs
+    heatmap.png     for 2-D grids: the chosen output over the two axes
+    population/     training sweeps: the population's run directory (resumable)
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import pathlib
+import shutil
+import sys
+
+import jax.numpy as jnp
+import numpy as np
+
+from .._sweep import grid_points, sweep
+from ..training import POPULATION_KEYS, load_config, train_population
+from ..training._run import RunExists
+from ._file import SweepError, SweepSpec
+from ._studies import make_study
+
+__all__ = ["run_sweep", "plot_heatmap"]
+
+TRAINING_OUTPUTS = {
+    "benchmark": ("best_test_frac_correct", "best_test_loss", "best_epoch"),
+    "reconstruction": ("best_d_stsp", "best_d_h", "best_spectrum_correlation", "best_test_loss",
+                       "best_epoch"),
+}
+
+
+def _outputs(spec: SweepSpec, available) -> list[str]:
+    if spec.outputs is None:
+        return list(available)
+    for o in spec.outputs:
+        if o not in available:
+            raise SweepError(f"sweep key 'outputs': unknown output {o!r} "
+                             f"(available: {', '.join(available)})")
+    return list(spec.outputs)
+
+
+def _write_csv(path: pathlib.Path, rows: list[dict]) -> None:
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    tmp.replace(path)
+
+
+def plot_heatmap(rows: list[dict], x: str, y: str, value: str, path, *, log: bool = False,
+                 title: str = "", vmax: float | None = None, contour: str | None = None) -> None:
+    """``value`` over the (x, y) grid as an image, axes labelled with the grid values;
+    values above ``vmax`` (and inf) show as ``vmax``; ``contour`` draws the 0.5 level of
+    another output (e.g. a 0/1 stability flag)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    xs = sorted({r[x] for r in rows})
+    ys = sorted({r[y] for r in rows})
+    def as_grid(name):
+        grid = np.full((len(ys), len(xs)), np.nan)
+        for r in rows:
+            v = r[name]
+            grid[ys.index(r[y]), xs.index(r[x])] = np.nan if v is None else float(v)
+        return grid
+
+    grid = as_grid(value)
+    if vmax is not None:
+        grid = np.where(np.isnan(grid), np.nan, np.minimum(grid, vmax))
+    fig, ax = plt.subplots(figsize=(6.4, 5))
+    shown = np.log10(np.where(grid > 0, grid, np.nan)) if log else grid
+    im = ax.imshow(shown, origin="lower", aspect="auto", cmap="viridis")
+    label = f"log10 {value}" if log else value
+    fig.colorbar(im, ax=ax, label=label + (f" (clipped at {vmax:g})" if vmax is not None else ""))
+    if contour is not None and min(grid.shape) >= 2:
+        cs = ax.contour(as_grid(contour), levels=[0.5], colors="w", linewidths=1.5)
+        ax.clabel(cs, fmt={0.5: contour}, fontsize=8)
+
+    def ticks(vals):
+        idx = np.unique(np.linspace(0, len(vals) - 1, min(len(vals), 6)).round().astype(int))
+        return idx, [f"{vals[i]:.3g}" for i in idx]
+
+    ax.set_xticks(*ticks(xs))
+    ax.set_yticks(*ticks(ys))
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.set_title(title or value, fontsize=10)
+    fig.tight_layout()
+    tmp = pathlib.Path(path).with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def _heatmap(spec: SweepSpec, rows, outputs, out: pathlib.Path) -> None:
+    names = list(spec.axes)
+    if len(names) != 2 and not spec.heatmap:
+        return
+    hm = spec.heatmap or {}
+    x, y = hm.get("x", names[-1]), hm.get("y", names[0])
+    value = hm.get("value", outputs[0])
+    if value not in outputs:
+        raise SweepError(f"sweep key 'heatmap.value': {value!r} is not an output "
+                         f"({', '.join(outputs)})")
+    if len(names) != 2:
+        raise SweepError(f"sweep key 'heatmap': needs a 2-D grid, this one has {len(names)} axes")
+    contour = hm.get("contour")
+    if contour is not None and contour not in outputs:
+        raise SweepError(f"sweep key 'heatmap.contour': {contour!r} is not an output "
+                         f"({', '.join(outputs)})")
+    vmax = hm.get("vmax")
+    plot_heatmap(rows, x, y, value, out / "heatmap.png", log=bool(hm.get("log", False)),
+                 title=spec.name, vmax=None if vmax is None else float(vmax), contour=contour)
+
+
+def _system(spec: SweepSpec, out: pathlib.Path, progress: bool) -> list[dict]:
+    import jax
+
+    if spec.dtype == "float64" and not jax.config.jax_enable_x64:
+        jax.config.update("jax_enable_x64", True)
+    dtype = jnp.float64 if spec.dtype == "float64" else jnp.float32
+    fn, available = make_study(spec.base, spec.measure, tuple(spec.axes), dtype)
+    outputs = _outputs(spec, available)
+    n = math.prod(len(v) for v in spec.axes.values())
+
+    def report(done, total):
+        if progress:
+            print(f"{spec.name}: {done}/{total} grid points", file=sys.stderr, flush=True)
+
+    result = sweep(lambda **p: {k: v for k, v in fn(**p).items() if k in outputs}, spec.axes,
+                   chunk_size=spec.chunk_size, memory_budget=spec.memory_budget, dtype=dtype,
+                   progress=report)
+    assert len(result) == n
+    rows = [{k: v for k, v in r.items()} for r in result.rows()]
+    return rows, outputs
+
+
+def _training(spec: SweepSpec, out: pathlib.Path, progress: bool, resume: bool):
+    for a in spec.axes:
+        if a not in POPULATION_KEYS or a == "name":
+            raise SweepError(f"sweep key 'axes.{a}': a training sweep can vary "
+                             f"{', '.join(k for k in POPULATION_KEYS if k != 'name')} "
+                             "(settings that keep array shapes)")
+    base_path = spec.base_path()
+    if not base_path.is_file():
+        raise SweepError(f"sweep key 'base': config file {base_path} not found")
+    overrides = [f"{k}={v}" for k, v in spec.set.items()]
+    base = load_config(base_path, overrides)
+    kind = "reconstruction" if base.task.name == "reconstruction" else "benchmark"
+    available = TRAINING_OUTPUTS[kind]
+    outputs = _outputs(spec, available)
+    points = grid_points(spec.axes)
+    n = len(next(iter(points.values())))
+    to_py = lambda v: v.item() if hasattr(v, "item") else v  # noqa: E731
+    changes = [{k: to_py(points[k][i]) for k in spec.axes} for i in range(n)]
+    summaries = train_population(base, changes, out / "population",
+                                 resume=resume and (out / "population").exists(),
+                                 progress=progress)
+    rows = [{**c, **{o: s.get(o) for o in outputs}, "status": s["status"]}
+            for c, s in zip(changes, summaries)]
+    return rows, outputs
+
+
+def run_sweep(spec: SweepSpec, out, *, progress: bool = True, resume: bool = False) -> list[dict]:
+    """Run a sweep into directory ``out``; returns the rows of ``results.csv``."""
+    out = pathlib.Path(out)
+    if (out / "results.csv").exists() and not resume:
+        raise RunExists(f"{out} already holds a sweep's results: choose another --out")
+    if spec.kind == "training" and (out / "population").exists() and not resume:
+        raise RunExists(f"{out} already holds a training sweep: pass --resume to continue it")
+    out.mkdir(parents=True, exist_ok=True)
+    if spec.path is not None and spec.path.resolve() != (out / "sweep.yaml").resolve():
+        shutil.copyfile(spec.path, out / "sweep.yaml")
+    if spec.kind == "system":
+        rows, outputs = _system(spec, out, progress)
+    else:
+        rows, outputs = _training(spec, out, progress, resume)
+    _write_csv(out / "results.csv", rows)
+    _heatmap(spec, rows, outputs, out)
+    return rows
