@@ -31,9 +31,8 @@ import pathlib
 from dataclasses import dataclass, field
 
 import numpy as np
-import yaml
 
-from ..training._config import ConfigError
+from ..training._config import ConfigError, read_yaml_mapping
 
 __all__ = ["SweepError", "SweepSpec", "load_sweep", "parse_sweep", "axis_values"]
 
@@ -180,10 +179,4 @@ def parse_sweep(raw, path: pathlib.Path | None = None) -> SweepSpec:
 def load_sweep(path) -> SweepSpec:
     """Read and validate a sweep file."""
     path = pathlib.Path(path)
-    if not path.is_file():
-        raise SweepError(f"sweep file {path}: not found")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise SweepError(f"sweep file {path}: invalid YAML ({str(e).splitlines()[0]})") from None
-    return parse_sweep(raw, path)
+    return parse_sweep(read_yaml_mapping(path, "sweep", SweepError), path)

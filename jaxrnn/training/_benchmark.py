@@ -15,6 +15,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..models import PLRNN
+from ..models._plrnn_rollout import plrnn_rollout
 from ..tasks import make_task
 from ._config import Config
 from ._models import build_model, predict
@@ -43,6 +45,16 @@ def _batched(x, y, batch):
     mask = np.arange(nb * batch) < n
     shape = lambda a: a.reshape((nb, batch) + a.shape[1:])  # noqa: E731
     return jnp.asarray(shape(xp)), jnp.asarray(shape(yp)), jnp.asarray(shape(mask))
+
+
+def predict_batch(model, x):
+    """Last-step read-outs of a batch ``x`` (B, T, K) from the zero state. A PLRNN goes
+    through `plrnn_rollout` (time-major, hand-written reverse pass); others vmap `predict`."""
+    if isinstance(model, PLRNN) and model.noise_std is None:
+        z0 = jnp.zeros((x.shape[0], model.state_size), x.dtype)
+        zs = plrnn_rollout(model.A, model.W, model.h, model.C, z0, jnp.swapaxes(x, 0, 1))
+        return jax.vmap(model.observe)(zs)
+    return jax.vmap(predict, (None, 0))(model, x)
 
 
 class BenchmarkObjective:
@@ -78,7 +90,7 @@ class BenchmarkObjective:
     def loss(self, model, data, ids, hyper):
         """Mean task loss over the batch ``ids``."""
         x_all, y_all = data
-        out = jax.vmap(predict, (None, 0))(model, x_all[ids])
+        out = predict_batch(model, x_all[ids])
         losses, _ = jax.vmap(_per_sample, (0, 0, None))(out, y_all[ids], self.kind)
         return jnp.mean(losses)
 

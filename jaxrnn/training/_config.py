@@ -295,15 +295,20 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     return raw
 
 
-def load_config(path: str | pathlib.Path, overrides: list[str] = ()) -> Config:
-    """Read, override and validate a YAML config file."""
+def read_yaml_mapping(path, what: str = "config", error=ConfigError) -> dict:
+    """A YAML file's top-level mapping ({} if empty); one-line ``error``s otherwise."""
     path = pathlib.Path(path)
     if not path.is_file():
-        raise ConfigError(f"config file {path}: not found")
+        raise error(f"{what} file {path}: not found")
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
-        raise ConfigError(f"config file {path}: invalid YAML ({str(e).splitlines()[0]})") from None
+        raise error(f"{what} file {path}: invalid YAML ({str(e).splitlines()[0]})") from None
     if raw is not None and not isinstance(raw, dict):
-        raise ConfigError(f"config file {path}: expected a mapping at the top level")
-    return config_from_dict(apply_overrides(raw or {}, list(overrides)))
+        raise error(f"{what} file {path}: expected a mapping at the top level")
+    return raw or {}
+
+
+def load_config(path: str | pathlib.Path, overrides: list[str] = ()) -> Config:
+    """Read, override and validate a YAML config file."""
+    return config_from_dict(apply_overrides(read_yaml_mapping(path), list(overrides)))

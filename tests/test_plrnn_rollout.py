@@ -1,0 +1,43 @@
+"""The hand-written reverse pass of the batched PLRNN rollout equals autodiff."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import jaxrnn
+from jaxrnn.models._plrnn_rollout import _forward, plrnn_rollout
+
+
+def _args(seed, M=5, K=2, B=3, T=17):
+    ks = jax.random.split(jax.random.PRNGKey(seed), 6)
+    A = jax.random.uniform(ks[0], (M,), minval=0.3, maxval=1.0)
+    W = jax.random.normal(ks[1], (M, M)) * 0.4 * (1 - jnp.eye(M))
+    h = jax.random.normal(ks[2], (M,)) * 0.3
+    C = jax.random.normal(ks[3], (M, K))
+    z0 = jax.random.normal(ks[4], (B, M))
+    s = jax.random.normal(ks[5], (T, B, K))
+    return A, W, h, C, z0, s
+
+
+@settings(deadline=None, max_examples=10)
+@given(st.integers(0, 10_000))
+def test_gradients_equal_autodiff_of_the_plain_scan(x64, seed):
+    args = _args(seed)
+    weights = jax.random.normal(jax.random.PRNGKey(seed + 1), (3, 5))
+    loss = lambda f: lambda *a: jnp.sum(jnp.sin(f(*a)) * weights)  # noqa: E731
+    ours = jax.grad(loss(plrnn_rollout), argnums=range(6))(*args)
+    ref = jax.grad(loss(lambda *a: _forward(*a)[-1]), argnums=range(6))(*args)
+    for a, b in zip(ours, ref):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12)
+
+
+def test_rollout_is_the_models_trajectory(x64):
+    model = jaxrnn.PLRNN(4, 2, key=jax.random.PRNGKey(3))
+    s = jax.random.normal(jax.random.PRNGKey(4), (2, 9, 2))
+    zs = plrnn_rollout(model.A, model.W, model.h, model.C, jnp.zeros((2, 4)),
+                       jnp.swapaxes(s, 0, 1))
+    for b in range(2):
+        ys = jaxrnn.simulate(model, jnp.zeros(4), inputs=s[b], divergence_threshold=None).ys
+        np.testing.assert_allclose(zs[b], ys[-1], rtol=1e-12)
