@@ -12,8 +12,6 @@ member of one vmapped population). Output directory::
 
 from __future__ import annotations
 
-import csv
-import math
 import pathlib
 import shutil
 import sys
@@ -23,6 +21,7 @@ import numpy as np
 
 from .._sweep import grid_points, sweep
 from ..training import POPULATION_KEYS, load_config, train_population
+from ..training._checkpoint import write_csv
 from ..training._run import RunExists
 from ._file import SweepError, SweepSpec
 from ._studies import make_study
@@ -44,15 +43,6 @@ def _outputs(spec: SweepSpec, available) -> list[str]:
             raise SweepError(f"sweep key 'outputs': unknown output {o!r} "
                              f"(available: {', '.join(available)})")
     return list(spec.outputs)
-
-
-def _write_csv(path: pathlib.Path, rows: list[dict]) -> None:
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    tmp.replace(path)
 
 
 def plot_heatmap(rows: list[dict], x: str, y: str, value: str, path, *, log: bool = False,
@@ -131,7 +121,6 @@ def _system(spec: SweepSpec, out: pathlib.Path, progress: bool) -> list[dict]:
     dtype = jnp.float64 if spec.dtype == "float64" else jnp.float32
     fn, available = make_study(spec.base, spec.measure, tuple(spec.axes), dtype)
     outputs = _outputs(spec, available)
-    n = math.prod(len(v) for v in spec.axes.values())
 
     def report(done, total):
         if progress:
@@ -140,9 +129,7 @@ def _system(spec: SweepSpec, out: pathlib.Path, progress: bool) -> list[dict]:
     result = sweep(lambda **p: {k: v for k, v in fn(**p).items() if k in outputs}, spec.axes,
                    chunk_size=spec.chunk_size, memory_budget=spec.memory_budget, dtype=dtype,
                    progress=report)
-    assert len(result) == n
-    rows = [{k: v for k, v in r.items()} for r in result.rows()]
-    return rows, outputs
+    return result.rows(), outputs
 
 
 def _training(spec: SweepSpec, out: pathlib.Path, progress: bool, resume: bool):
@@ -185,6 +172,6 @@ def run_sweep(spec: SweepSpec, out, *, progress: bool = True, resume: bool = Fal
         rows, outputs = _system(spec, out, progress)
     else:
         rows, outputs = _training(spec, out, progress, resume)
-    _write_csv(out / "results.csv", rows)
+    write_csv(out / "results.csv", rows)
     _heatmap(spec, rows, outputs, out)
     return rows

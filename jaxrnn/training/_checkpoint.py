@@ -3,6 +3,8 @@ the target, so a kill at any moment leaves either the old or the new file, whole
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import pathlib
@@ -10,7 +12,7 @@ import tempfile
 
 import equinox as eqx
 
-__all__ = ["save_tree", "load_tree", "write_text", "append_line"]
+__all__ = ["save_tree", "load_tree", "write_text", "write_csv", "append_line"]
 
 
 def _atomic_write(path: pathlib.Path, write) -> None:
@@ -40,6 +42,16 @@ def load_tree(path, template):
 
 def write_text(path, text: str) -> None:
     _atomic_write(path, lambda f: f.write(text.encode()))
+
+
+def write_csv(path, rows: list[dict]) -> None:
+    """A table (one dict per row; columns in order of first appearance), atomically."""
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, keys)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, buf.getvalue())
 
 
 def append_line(path, record: dict) -> None:

@@ -11,7 +11,7 @@ from .._systems import AbstractDiscreteSystem
 from ..models import LSTM, PLRNN, ReLURNN
 from ._config import ModelConfig
 
-__all__ = ["build_model", "regulariser", "predict", "n_regularised_units"]
+__all__ = ["build_model", "regulariser", "predict", "n_regularised_units", "penalty_strengths"]
 
 
 def n_regularised_units(cfg: ModelConfig) -> int:
@@ -19,6 +19,11 @@ def n_regularised_units(cfg: ModelConfig) -> int:
     if cfg.n_regularised is not None:
         return cfg.n_regularised
     return int(round(cfg.reg_fraction * cfg.hidden_size))
+
+
+def penalty_strengths(cfg: ModelConfig) -> tuple[float, float, float]:
+    """(τ_A, τ_W, τ_h) of a config; each defaults to ``tau``."""
+    return tuple(cfg.tau if v is None else v for v in (cfg.tau_A, cfg.tau_W, cfg.tau_h))
 
 
 def build_model(cfg: ModelConfig, input_size: int, n_outputs: int, kind: str, *, dtype, key):
@@ -50,8 +55,7 @@ def regulariser(model, cfg: ModelConfig, hyper=None) -> Float[Array, ""]:
     supplies τ_A, τ_W, τ_h and M_reg as traced values, as the population trainer does."""
     if cfg.name == "rplrnn":
         if hyper is None:
-            taus = [cfg.tau if v is None else v for v in (cfg.tau_A, cfg.tau_W, cfg.tau_h)]
-            return line_attractor_penalty(model, *taus, reduction=cfg.reduction)
+            return line_attractor_penalty(model, *penalty_strengths(cfg), reduction=cfg.reduction)
         return line_attractor_penalty(model, hyper.tau_A, hyper.tau_W, hyper.tau_h,
                                       reduction=cfg.reduction, n_regularised=hyper.n_reg)
     if cfg.name == "l2rnn":

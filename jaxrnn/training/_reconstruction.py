@@ -40,38 +40,35 @@ def _inverse(model: PLRNN) -> Float[Array, "M N"]:
     return jnp.linalg.pinv(model.observation.B)
 
 
-def teacher_forced_loss(model: PLRNN, x: Float[Array, "T N"], alpha, interval: int):
-    """Mean squared error of ``B z_t`` against ``x_t`` (t = 1..T−1) along a trajectory
-    that starts at z_0 = B⁺ x_0 and is forced towards the data every ``interval`` steps."""
+def _forced_scan(model: PLRNN, x: Float[Array, "T N"], alpha, interval: int, emit):
+    """Run the model along ``x`` from z_0 = B⁺ x_0, forcing every ``interval`` steps;
+    ``emit(z_prev, residual)`` gives the per-step output."""
     B, pinv = model.observation.B, _inverse(model)
     zero = jnp.zeros((0,), x.dtype)
 
-    def body(z, inp):
+    def body(z_prev, inp):
         t, obs = inp
-        z = model.step(z, zero)
+        z = model.step(z_prev, zero)
         r = obs - B @ z
         a = jnp.where(t % interval == 0, alpha, 0.0)
-        return z + a * (pinv @ r), jnp.sum(r * r)
+        return z + a * (pinv @ r), emit(z_prev, r)
 
-    T = x.shape[0]
-    _, sq = jax.lax.scan(body, pinv @ x[0], (jnp.arange(1, T), x[1:]))
-    return jnp.sum(sq) / ((T - 1) * x.shape[1])
+    _, out = jax.lax.scan(body, pinv @ x[0], (jnp.arange(1, x.shape[0]), x[1:]))
+    return out
+
+
+def teacher_forced_loss(model: PLRNN, x: Float[Array, "T N"], alpha, interval: int):
+    """Mean squared error of ``B z_t`` against ``x_t`` (t = 1..T−1) along a trajectory
+    that starts at z_0 = B⁺ x_0 and is forced towards the data every ``interval`` steps."""
+    sq = _forced_scan(model, x, alpha, interval, lambda z, r: jnp.sum(r * r))
+    return jnp.sum(sq) / ((x.shape[0] - 1) * x.shape[1])
 
 
 def forcing_jacobian_norm(model: PLRNN, x: Float[Array, "T N"], alpha, interval: int):
     """Mean log spectral norm of the region Jacobians ``A + W D(z_t)`` along the forced
     trajectory (the log of G in the adaptive-α rule α = 1 − 1/G)."""
-    B, pinv = model.observation.B, _inverse(model)
-    zero = jnp.zeros((0,), x.dtype)
-
-    def body(z, inp):
-        t, obs = inp
-        J = model.jacobian(z)
-        z = model.step(z, zero)
-        a = jnp.where(t % interval == 0, alpha, 0.0)
-        return z + a * (pinv @ (obs - B @ z)), jnp.log(jnp.linalg.norm(J, 2) + 1e-12)
-
-    _, logs = jax.lax.scan(body, pinv @ x[0], (jnp.arange(1, x.shape[0]), x[1:]))
+    logs = _forced_scan(model, x, alpha, interval,
+                        lambda z, r: jnp.log(jnp.linalg.norm(model.jacobian(z), 2) + 1e-12))
     return jnp.mean(logs)
 
 

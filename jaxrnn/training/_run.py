@@ -25,8 +25,6 @@ member.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import pathlib
@@ -38,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 import yaml
 
-from ._checkpoint import append_line, load_tree, save_tree, write_text
+from ._checkpoint import append_line, load_tree, save_tree, write_csv, write_text
 from ._config import Config, config_from_dict, config_to_dict
 from ._curves import plot_curves
 from ._trainer import Trainer, TrainingDiverged, member_slice, population_configs
@@ -207,15 +205,6 @@ def train(config: Config | None, run_dir, *, resume: bool = False, data_dir=None
                 stop_after_epochs=stop_after_epochs, label=config.name)[0]
 
 
-def _results_csv(rows: list[dict]) -> str:
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, keys)
-    w.writeheader()
-    w.writerows(rows)
-    return buf.getvalue()
-
-
 def train_population(base: Config | None, changes: list[dict] | None, run_dir, *,
                      resume: bool = False, data_dir=None, progress: bool = True,
                      stop_after_epochs: int | None = None) -> list[dict]:
@@ -253,7 +242,7 @@ def train_population(base: Config | None, changes: list[dict] | None, run_dir, *
         rows.append({"member": c.name, **change, "status": s["status"],
                      "best_epoch": s["best_epoch"],
                      **{k: v for k, v in best.items() if k not in ("epoch", "step", "elapsed_s")}})
-    write_text(run_dir / "results.csv", _results_csv(rows))
+    write_csv(run_dir / "results.csv", rows)
     write_text(run_dir / "summary.json", json.dumps(
         {"name": base.name, "population_size": len(members), "members": summaries}, indent=2)
         + "\n")

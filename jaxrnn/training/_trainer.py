@@ -29,8 +29,8 @@ import numpy as np
 import optax
 
 from ._benchmark import BenchmarkObjective
-from ._config import Config, ConfigError, config_to_dict
-from ._models import n_regularised_units, regulariser
+from ._config import Config, ConfigError, apply_overrides, config_from_dict, config_to_dict
+from ._models import n_regularised_units, penalty_strengths, regulariser
 from ._optim import make_optimizer
 from ._reconstruction import ReconstructionObjective
 
@@ -58,10 +58,9 @@ class Hyper(NamedTuple):
 
 def hyper_of(config: Config, dtype) -> Hyper:
     m = config.model
-    tau = lambda v: jnp.asarray(m.tau if v is None else v, dtype)  # noqa: E731
+    taus = [jnp.asarray(v, dtype) for v in penalty_strengths(m)]
     n_reg = n_regularised_units(m) if m.name == "rplrnn" else 0
-    return Hyper(tau(m.tau_A), tau(m.tau_W), tau(m.tau_h), jnp.asarray(n_reg, jnp.int32),
-                 jnp.asarray(config.forcing.alpha, dtype))
+    return Hyper(*taus, jnp.asarray(n_reg, jnp.int32), jnp.asarray(config.forcing.alpha, dtype))
 
 
 def _flat(d: dict, prefix: str = "") -> dict:
@@ -147,6 +146,7 @@ class Trainer:
         else:
             self.params, self.opt_state, self.hyper = _stack(params), _stack(states), _stack(hypers)
         self.alive = np.ones(self.P, bool)
+        self.died_at: dict[int, tuple[int, int]] = {}  # member -> (epoch, step) of its first NaN
         self._chunk_fn = jax.jit(eqx.debug.assert_max_traces(self._chunk, max_traces=1),
                                  donate_argnums=(0, 1))
         self._eval_fn = jax.jit(eqx.debug.assert_max_traces(self._evaluate, max_traces=1))
@@ -158,9 +158,9 @@ class Trainer:
         return fn if self.P == 1 else jax.vmap(fn, in_axes)
 
     def model(self, params=None, member: int = 0):
-        params = self.params if params is None else params
-        if self.P > 1 and params is self.params:
-            params = member_slice(params, member)
+        """The model of ``params`` (default: the current ones, member ``member``)."""
+        if params is None:
+            params = self.params if self.P == 1 else member_slice(self.params, member)
         return eqx.combine(params, self.static)
 
     def _member_loss(self, params, data, ids, hyper):
@@ -260,7 +260,6 @@ class Trainer:
             losses = np.asarray(losses)[live].reshape(-1, self.P)
             was_alive = self.alive.copy()
             self.alive = np.asarray(alive).reshape(self.P)
-            self.died_at = getattr(self, "died_at", {})
             for i in np.flatnonzero(was_alive & ~self.alive):
                 bad = int(np.argmin(np.isfinite(losses[:, i])))
                 self.died_at[int(i)] = (epoch + 1, step + bad)
@@ -309,8 +308,6 @@ class Trainer:
 def population_configs(base: Config, changes: Sequence[dict]) -> list[Config]:
     """Member configs: ``base`` with each dict of dotted-key changes applied; the data
     seed is pinned to the base's so that the members share one data set."""
-    from ._config import apply_overrides, config_from_dict
-
     members = []
     data_seed = base.seed if base.task.seed is None else base.task.seed
     for i, change in enumerate(changes):
