@@ -38,10 +38,11 @@ def run_chunk(tr):
     idx = jnp.asarray(tr.epoch_batches(0))
     live = jnp.ones(idx.shape[0], bool)
     alive = jnp.asarray(tr.alive if tr.P > 1 else tr.alive[0])
+    above = jnp.asarray(tr.above if tr.P > 1 else tr.above[0])
 
     def go():
-        tr.params, tr.opt_state, _, losses = tr._chunk_fn(
-            tr.params, tr.opt_state, tr.hyper, alive, tr.objective.train_data, idx, live)
+        tr.params, tr.opt_state, _, _, losses, _ = tr._chunk_fn(
+            tr.params, tr.opt_state, tr.hyper, alive, above, tr.objective.train_data, idx, live)
         return losses
     return go
 

@@ -55,10 +55,11 @@ def jax_step_time(B: int, steps: int, unroll_chunk: int) -> float:
     idx = jnp.asarray(tr.epoch_batches(0)[:steps])
     live = jnp.ones(steps, bool)
     alive = jnp.asarray(True)
+    above = jnp.asarray(0, jnp.int32)
 
     def run():
-        tr.params, tr.opt_state, _, losses = tr._chunk_fn(
-            tr.params, tr.opt_state, tr.hyper, alive, tr.objective.train_data, idx, live)
+        tr.params, tr.opt_state, _, _, losses, _ = tr._chunk_fn(
+            tr.params, tr.opt_state, tr.hyper, alive, above, tr.objective.train_data, idx, live)
         return losses
 
     jax.block_until_ready(run())  # compile
@@ -150,7 +151,7 @@ def torch_models():
     return AuthorsPLRNN, (FastPLRNN, ScriptedPLRNN)
 
 
-def torch_step_time(cls, B: int, steps: int) -> float:
+def torch_step_time(cls, B: int, steps: int, T: int = T, clip: float = 10.0) -> float:
     import torch
 
     from jaxrnn.tasks import addition_problem
@@ -165,7 +166,7 @@ def torch_step_time(cls, B: int, steps: int) -> float:
         opt.zero_grad(set_to_none=True)
         loss = ((model(x) - y) ** 2).sum(-1).mean() + model.penalty()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         opt.step()
         return None
 

@@ -1,29 +1,31 @@
-"""Reproduce Fig. 2 of the rPLRNN paper (seed 003, Sect. 4.1) at a chosen size.
+"""Fig. 2 of the rPLRNN paper (seed 003, Sect. 4.1) at full size, on a CPU, resumably.
 
-For each task (addition, multiplication, sequential MNIST), model and sequence
-length T, trains ``configs/<task>_<model>.yaml`` with the size overrides given
-here, then plots the best-epoch test loss and fraction correct against T and
-writes ``results.csv``, ``results.md`` and ``fig2.png`` into ``--out``.
+Each row trains ``configs/<task>_<model>.yaml`` as shipped (the paper-text
+protocol: M = 40, 100,000 training and 10,000 test trials, batch 16, Adam 1e-3,
+gradient clip 10, up to 100 epochs, τ = 5, M_reg/M = 0.5, the authors'
+initialisation with learned μ₀; sequential MNIST on the complete 60,000/10,000
+images) with ``task.T`` set and early stopping by ``train.patience`` (default
+20 epochs without a new best test loss; ``--patience 0`` turns it off).
+``--protocol authors_code`` uses the authors' code instead (batch 500, clip 3,
+200 epochs).
 
-Each run gets its own run directory under ``--out``: finished runs are skipped
-and interrupted ones resumed, so the script can be stopped and restarted.
+Rows run in the order the README's table needs them (``--rows required``:
+rPLRNN addition T = 200, 400, 500, 600; multiplication T = 400, 600; iPLRNN,
+iRNN and LSTM addition T = 400; sequential MNIST rPLRNN and LSTM), then
+``--rows extra`` (T = 100 and 300, multiplication 200 and 500, baselines on
+multiplication, iPLRNN/iRNN on MNIST). Every row reports the best test fraction
+correct (accuracy for MNIST) and its epoch, the final epoch's value, the wall
+time and the time to first reach 0.99 (MNIST: 0.9).
 
-CPU-sized (what the README's table used; once with ``--lr 3e-3 --out runs/fig2`` and
-once with ``--lr 1e-3 --out runs/fig2_lr1e-3``)::
+**Resumable**: a row already in ``results.csv`` is skipped; an interrupted
+run is resumed from its run directory ``--out/rundirs/<task>_<model>_T<T>`` (committed
+with the results, so a later session resumes it too). Kill it
+at any time and start it again with the same arguments.
 
-    python experiments/fig2_benchmarks.py --tasks addition multiplication \\
-        --models rplrnn iplrnn irnn lstm --T 100 200 400 --n-train 10000 --n-test 2000 \\
-        --epochs 40 --batch-size 32 --lr 3e-3 --schedule cosine --out runs/fig2
-    python experiments/fig2_benchmarks.py --tasks mnist --models rplrnn lstm iplrnn \\
-        --n-train 20000 --n-test 10000 --epochs 20 --batch-size 64 --lr 3e-3 \\
-        --mnist-dir ../shared/data/mnist --out runs/fig2_mnist
+    nohup python experiments/fig2_benchmarks.py --out experiments/fig2 \\
+        > runs/fig2.log 2>&1 &
 
-Full size on a GPU (the paper's protocol)::
-
-    python experiments/fig2_benchmarks.py --tasks addition multiplication mnist \\
-        --models rnn l2rnn irnn nprnn plrnn iplrnn rplrnn lstm \\
-        --T 100 200 300 400 500 600 700 --n-train 100000 --n-test 10000 --epochs 100 \\
-        --batch-size 16 --lr 1e-3 --out runs/fig2_full --mnist-dir ../shared/data/mnist
+writes ``results.csv``, ``results.md`` and ``fig2.png`` into ``--out`` after every row.
 """
 
 from __future__ import annotations
@@ -31,130 +33,210 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import pathlib
+import signal
+import time
 
-import matplotlib
-import numpy as np
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from jaxrnn.training import TrainingDiverged, load_config, train  # noqa: E402
+from jaxrnn.training import TrainingDiverged, load_config, train
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-PUBLISHED = {  # rPLRNN fraction correct from the authors' result files (REFERENCE §3)
+
+REQUIRED = [("addition", "rplrnn", T) for T in (200, 400, 500, 600)] + [
+    ("multiplication", "rplrnn", T) for T in (400, 600)] + [
+    ("addition", m, 400) for m in ("iplrnn", "irnn", "lstm")] + [
+    ("mnist", "rplrnn", 784), ("mnist", "lstm", 784)]
+EXTRA = [("addition", "rplrnn", T) for T in (100, 300)] + [
+    ("multiplication", "rplrnn", T) for T in (200, 500)] + [
+    ("multiplication", m, 400) for m in ("iplrnn", "irnn", "lstm")] + [
+    ("mnist", "iplrnn", 784), ("mnist", "irnn", 784)]
+
+# best-epoch test values from the authors' result files (REFERENCE §3; seed 003, Fig. 2)
+PUBLISHED = {
     ("addition", "rplrnn"): {100: 1.0, 200: 1.0, 300: 1.0, 400: 0.99, 500: 0.94, 600: 0.28,
                              700: 0.08},
-    ("multiplication", "rplrnn"): {100: 1.0, 200: 1.0, 300: 1.0, 400: 1.0, 600: 0.51, 700: 0.46,
-                                   900: 0.16},
+    ("addition", "iplrnn"): {100: 1.0, 200: 1.0, 300: 1.0, 400: 0.36},
+    ("addition", "irnn"): {300: 0.80},
+    ("addition", "lstm"): {100: 0.85, 200: 0.08},
+    ("multiplication", "rplrnn"): {100: 1.0, 200: 1.0, 300: 1.0, 400: 1.0, 600: 0.51,
+                                   700: 0.46, 900: 0.16},
+    ("multiplication", "iplrnn"): {300: 0.91},
+    ("multiplication", "lstm"): {200: 0.41},
     ("mnist", "rplrnn"): {784: 0.955},
     ("mnist", "lstm"): {784: 0.935},
     ("mnist", "iplrnn"): {784: 0.91},
     ("mnist", "irnn"): {784: 0.75},
     ("mnist", "plrnn"): {784: 0.38},
 }
+PROTOCOLS = {"paper_text": [],
+             "authors_code": ["train.batch_size=500", "train.clip_norm=3", "train.epochs=200"]}
+FIELDS = ["task", "model", "T", "protocol", "seed", "status", "best_frac_correct", "best_epoch",
+          "final_frac_correct", "final_epoch", "best_test_loss", "target", "time_to_target_s",
+          "epoch_to_target", "wall_time_s", "s_per_epoch", "published", "stop_reason"]
 
 
-def run_one(task, model, T, args) -> dict:
-    name = f"{task}_{model}" + ("" if task == "mnist" else f"_T{T}")
-    run_dir = pathlib.Path(args.out) / name
-    summary_path = run_dir / "summary.json"
-    if summary_path.is_file():
-        summary = json.loads(summary_path.read_text())
-        if summary.get("status") == "completed" or summary.get("status", "").startswith("stopped"):
-            print(f"[skip] {name}: already completed")
-            return summary
-    overrides = [f"name={name}", f"seed={args.seed}", f"train.epochs={args.epochs}",
-                 f"train.batch_size={args.batch_size}", f"train.learning_rate={args.lr}",
-                 f"train.schedule={args.schedule}", f"task.n_train={args.n_train}",
-                 f"task.n_test={args.n_test}"]
+def _interrupt(signum, frame):  # a session's end (SIGTERM) leaves a clean summary behind
+    raise KeyboardInterrupt
+
+
+def row_name(task, model, T):
+    return f"{task}_{model}" + ("" if task == "mnist" else f"_T{T}")
+
+
+def run_row(task, model, T, args) -> dict | None:
+    name = row_name(task, model, T)
+    run_dir = pathlib.Path(args.out) / "rundirs" / name
+    overrides = [f"name={name}", f"seed={args.seed}"] + PROTOCOLS[args.protocol]
+    overrides.append(f"train.patience={args.patience if args.patience > 0 else 'null'}")
     if task == "mnist":
-        if args.mnist_dir:
-            overrides.append(f"task.data_dir={args.mnist_dir}")
-        overrides += [f"task.n_train={min(args.n_train, 20000)}",
-                      f"task.n_test={min(args.n_test, 10000)}"]
+        overrides.append(f"task.data_dir={args.mnist_dir}")
     else:
         overrides.append(f"task.T={T}")
-    config = load_config(ROOT / "configs" / f"{task}_{model}.yaml", overrides)
-    resume = (run_dir / "config.yaml").is_file()
-    print(f"[{'resume' if resume else 'train'}] {name}", flush=True)
+    resume = (run_dir / "last.eqx").is_file()
+    config = None if resume else load_config(ROOT / "configs" / f"{task}_{model}.yaml", overrides)
+    if not resume and run_dir.exists():  # killed before its first checkpoint: start afresh
+        import shutil
+
+        shutil.rmtree(run_dir)
+    print(f"[{'resume' if resume else 'train'}] {name} ({time.strftime('%H:%M:%S')})", flush=True)
     try:
-        return train(None if resume else config, run_dir, resume=resume, progress=args.progress)
-    except TrainingDiverged as e:  # the paper's protocol: keep the best epoch before it
+        summary = train(config, run_dir, resume=resume, progress=True)
+    except TrainingDiverged as e:
         print(f"[diverged] {name}: {e}", flush=True)
-        return json.loads(summary_path.read_text())
+        summary = json.loads((run_dir / "summary.json").read_text())
+    if summary["status"] == "interrupted":
+        return None
+    records = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()
+               if x.strip()]
+    records = [r for r in records if "test_frac_correct" in r]
+    target = 0.9 if task == "mnist" else 0.99
+    hit = next((r for r in records if r["test_frac_correct"] >= target), None)
+    final = records[-1] if records else None
+    return {"task": task, "model": model, "T": T, "protocol": args.protocol, "seed": args.seed,
+            "status": summary["status"],
+            "best_frac_correct": summary["best_test_frac_correct"],
+            "best_epoch": summary["best_epoch"],
+            "final_frac_correct": final["test_frac_correct"] if final else None,
+            "final_epoch": final["epoch"] if final else None,
+            "best_test_loss": summary["best_test_loss"], "target": target,
+            "time_to_target_s": hit["elapsed_s"] if hit else None,
+            "epoch_to_target": hit["epoch"] if hit else None,
+            "wall_time_s": summary["wall_time_s"],
+            "s_per_epoch": round(final["elapsed_s"] / final["epoch"], 2) if final else None,
+            "published": PUBLISHED.get((task, model), {}).get(T),
+            "stop_reason": summary.get("stop_reason") or summary.get("message", "")}
+
+
+def read_rows(path: pathlib.Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def write_outputs(out: pathlib.Path, rows: list[dict]) -> None:
+    from jaxrnn.training._checkpoint import write_csv, write_text
+
+    write_csv(out / "results.csv", [{k: r.get(k) for k in FIELDS} for r in rows])
+    f = lambda v, spec: "–" if v in (None, "", "None") else format(float(v), spec)  # noqa: E731
+    lines = ["| task | model | T | best frac. correct (epoch) | final (epoch) | published | "
+             "time to 0.99 (MNIST 0.9) | wall time | status |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        tt = r["time_to_target_s"]
+        lines.append(
+            f"| {r['task']} | {r['model']} | {r['T']} | {f(r['best_frac_correct'], '.4f')} "
+            f"({r['best_epoch']}) | {f(r['final_frac_correct'], '.4f')} ({r['final_epoch']}) | "
+            f"{f(r['published'], '.3g')} | "
+            f"{'not reached' if tt in (None, '', 'None') else f'{float(tt) / 60:.1f} min'} | "
+            f"{float(r['wall_time_s']) / 60:.0f} min | {r['status']} |")
+    write_text(out / "results.md", "\n".join(lines) + "\n")
+    plot(out, rows)
+
+
+def plot(out: pathlib.Path, rows: list[dict]) -> None:
+    import matplotlib.pyplot as plt
+
+    tasks = ["addition", "multiplication", "mnist"]
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7))
+    colors = {}
+    for j, task in enumerate(tasks):
+        mine = [r for r in rows if r["task"] == task]
+        for model in dict.fromkeys(r["model"] for r in mine):
+            pts = sorted((int(r["T"]), float(r["best_frac_correct"] or 0),
+                          float(r["best_test_loss"] or "nan")) for r in mine
+                         if r["model"] == model)
+            line, = axes[0, j].plot([p[0] for p in pts], [p[1] for p in pts], "o-",
+                                    color=colors.get(model), label=f"{model} (jaxrnn)")
+            colors[model] = line.get_color()
+            axes[1, j].semilogy([p[0] for p in pts], [p[2] for p in pts], "o-",
+                                color=colors[model], label=f"{model} (jaxrnn)")
+            pub = PUBLISHED.get((task, model), {})
+            if pub:
+                ks = sorted(pub)
+                axes[0, j].plot(ks, [pub[k] for k in ks], "x:", color=colors[model],
+                                label=f"{model} (published)")
+        axes[0, j].set_title("sequential MNIST" if task == "mnist" else f"{task} problem")
+        axes[0, j].set_ylabel("best test " + ("accuracy" if task == "mnist" else
+                                               "fraction correct"))
+        axes[0, j].set_ylim(-0.02, 1.02)
+        axes[1, j].set_ylabel("best-epoch test loss" + (" (cross-entropy)" if task == "mnist"
+                                                          else " (squared error)"))
+        for ax in axes[:, j]:
+            ax.set_xlabel("sequence length T")
+        if axes[0, j].get_legend_handles_labels()[0]:
+            axes[0, j].legend(fontsize=7)
+    fig.suptitle("rPLRNN paper Fig. 2 with jaxrnn (M = 40, protocol "
+                 f"{rows[0]['protocol'] if rows else ''}; crosses: authors' result files)",
+                 fontsize=10)
+    fig.tight_layout()
+    tmp = out / ".fig2.tmp.png"
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, out / "fig2.png")
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description="Fig. 2 of the rPLRNN paper at a chosen size")
-    p.add_argument("--tasks", nargs="+", default=["addition", "multiplication"],
-                   choices=["addition", "multiplication", "mnist"])
-    p.add_argument("--models", nargs="+", default=["rplrnn", "iplrnn", "irnn", "lstm"])
-    p.add_argument("--T", nargs="+", type=int, default=[100, 200, 400])
-    p.add_argument("--n-train", type=int, default=10000)
-    p.add_argument("--n-test", type=int, default=2000)
-    p.add_argument("--epochs", type=int, default=40)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--schedule", default="cosine")
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rows", nargs="+", default=["required"], choices=["required", "extra"])
+    p.add_argument("--protocol", default="paper_text", choices=list(PROTOCOLS))
+    p.add_argument("--patience", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--mnist-dir", default=None, help="MNIST IDX directory (else $JAXRNN_DATA)")
-    p.add_argument("--out", default="runs/fig2")
-    p.add_argument("--progress", action="store_true", help="show progress bars")
+    p.add_argument("--mnist-dir", default=os.environ.get(
+        "JAXRNN_DATA", str(ROOT.parent / "shared" / "data" / "mnist")))
+    p.add_argument("--only", nargs="+", default=None, metavar="TASK_MODEL[_T]",
+                   help="run only these rows, e.g. addition_rplrnn_T200 mnist_lstm")
+    p.add_argument("--out", default="experiments/fig2")
     args = p.parse_args(argv)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    signal.signal(signal.SIGTERM, _interrupt)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-
-    rows = []
-    for task in args.tasks:
-        for model in args.models:
-            for T in ([784] if task == "mnist" else args.T):
-                s = run_one(task, model, T, args)
-                rows.append({"task": task, "model": model, "T": T, "status": s["status"][:7],
-                             "best_test_loss": s["best_test_loss"],
-                             "best_test_frac_correct": s["best_test_frac_correct"],
-                             "best_epoch": s["best_epoch"], "epochs": s["epochs_completed"],
-                             "wall_time_s": s["wall_time_s"],
-                             "published": PUBLISHED.get((task, model), {}).get(T, "")})
-    with open(out / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    lines = ["| task | model | T | best test loss | best test fraction correct | published "
-             "(rPLRNN paper) | wall time |", "| --- | --- | --- | --- | --- | --- | --- |"]
-    fmt = lambda v, spec: "n/a" if v is None else format(v, spec)  # noqa: E731
-    for r in rows:
-        note = "" if r["status"].startswith("complet") else " (diverged)"
-        lines.append(f"| {r['task']} | {r['model']} | {r['T']} | {fmt(r['best_test_loss'], '.2e')} | "
-                     f"{fmt(r['best_test_frac_correct'], '.3f')}{note} | {r['published']} | "
-                     f"{r['wall_time_s']:.0f} s |")
-    (out / "results.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-
-    fig, axes = plt.subplots(2, len(args.tasks), figsize=(4.5 * len(args.tasks), 7),
-                             squeeze=False)
-    for j, task in enumerate(args.tasks):
-        for model in args.models:
-            pts = sorted((r["T"], r["best_test_loss"] or np.nan, r["best_test_frac_correct"] or 0.0)
-                         for r in rows if r["task"] == task and r["model"] == model)
-            Ts = [p[0] for p in pts]
-            axes[0, j].semilogy(Ts, [p[1] for p in pts], "o-", label=model)
-            axes[1, j].plot(Ts, [p[2] for p in pts], "o-", label=model)
-        pub = PUBLISHED.get((task, "rplrnn"), {})
-        if pub:
-            ks = sorted(pub)
-            axes[1, j].plot(ks, [pub[k] for k in ks], "k:", label="rplrnn (published)")
-        axes[0, j].set_title(task)
-        axes[0, j].set_ylabel("best test loss")
-        axes[1, j].set_ylabel("best test fraction correct")
-        axes[1, j].set_xlabel("T")
-        axes[1, j].set_ylim(-0.02, 1.02)
-        axes[1, j].legend(fontsize=7)
-    fig.suptitle(f"n_train={args.n_train}, n_test={args.n_test}, {args.epochs} epochs, "
-                 f"batch {args.batch_size}, lr {args.lr} ({args.schedule})", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out / "fig2.png", dpi=110)
-    print(f"wrote {out / 'results.csv'}, {out / 'results.md'}, {out / 'fig2.png'}")
+    plan = [r for group in args.rows for r in {"required": REQUIRED, "extra": EXTRA}[group]]
+    if args.only:
+        plan = [r for r in plan if row_name(*r) in args.only]
+    rows = read_rows(out / "results.csv")
+    done = {(r["task"], r["model"], int(r["T"]), r["protocol"], int(r["seed"])) for r in rows}
+    for task, model, T in plan:
+        if (task, model, T, args.protocol, args.seed) in done:
+            print(f"[skip] {row_name(task, model, T)}: in results.csv", flush=True)
+            continue
+        try:
+            row = run_row(task, model, T, args)
+        except KeyboardInterrupt:
+            print("[interrupted] rerun the same command to resume", flush=True)
+            return
+        if row is None:
+            print("[interrupted] rerun the same command to resume", flush=True)
+            return
+        rows.append(row)
+        write_outputs(out, rows)
+        print(f"[done] {row_name(task, model, T)}: best {row['best_frac_correct']} "
+              f"(epoch {row['best_epoch']}), {row['status']}", flush=True)
+    if rows:
+        write_outputs(out, rows)
 
 
 if __name__ == "__main__":

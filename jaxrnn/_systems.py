@@ -66,6 +66,11 @@ class AbstractDiscreteSystem(AbstractSystem):
     ) -> Float[Array, " n"]:
         """The next state."""
 
+    def initial_state(self, dtype=None) -> Float[Array, " n"]:
+        """The state a trial starts from when none is given: zero, unless the model
+        learns it (the PLRNN's μ₀)."""
+        return jnp.zeros((self.state_size,), dtype)
+
 
 class AbstractAutonomousFlow(AbstractContinuousSystem):
     """A flow without inputs whose state size is fixed by the class (``dimension``)."""

@@ -107,7 +107,9 @@ def _train(args) -> int:
     except (ConfigError, DataError, RunExists, FileNotFoundError) as e:
         return _fail(str(e))
     except TrainingDiverged as e:
-        return _fail(f"{e}; run stopped, last good checkpoint kept in {run_dir}", EXIT_DIVERGED)
+        kept = ("last good checkpoint kept in " + str(run_dir / "last.eqx")
+                if (run_dir / "last.eqx").is_file() else "no epoch completed, no checkpoint")
+        return _fail(f"{e}; run stopped, {kept}", EXIT_DIVERGED)
     print(f"run directory: {run_dir}")
     print(json.dumps(summary, indent=2))
     return 0

@@ -89,8 +89,41 @@ def test_a_member_that_diverges_stops_alone(tmp_path):
                                         {"train.learning_rate": 1e30}], tmp_path / "p",
                                  progress=False)
     assert summaries[0]["status"] == "completed"
-    assert summaries[1]["status"].startswith("stopped: non-finite training loss")
+    assert summaries[1]["status"] == "diverged"
+    assert "non-finite training loss" in summaries[1]["message"]
+    import csv
+
+    with open(tmp_path / "p" / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["status"] for r in rows] == ["completed", "diverged"]
     assert summaries[0]["epochs_completed"] == 2
+    # the survivor trained on as if alone
+    members = population_configs(base, [{"train.learning_rate": 3e-3}])
+    train(members[0], tmp_path / "alone", progress=False)
+    template = Trainer(members[0]).params
+    a = load_tree(tmp_path / "p" / "members" / "pop-000" / "best.eqx", template)
+    b = load_tree(tmp_path / "alone" / "best.eqx", template)
+    for x, y in zip(_leaves(a), _leaves(b)):
+        np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-12)
+
+
+def test_members_stop_early_on_their_own_and_resume_keeps_them_stopped(tmp_path):
+    base = config_from_dict({**BASE, "train": {**BASE["train"], "epochs": 3}})
+    changes = [{"train.learning_rate": 3e-3}, {"train.learning_rate": 3e-3, "seed": 1}]
+    part = train_population(base, changes, tmp_path / "p", progress=False,
+                            stop_after_epochs=1)
+    assert [s["status"] for s in part] == ["interrupted"] * 2
+    # member 1 alone gets a stop_at target it already meets: edit the saved spec
+    import yaml
+
+    spec = yaml.safe_load((tmp_path / "p" / "population.yaml").read_text())
+    spec["base"]["train"]["stop_at"] = 0.001
+    (tmp_path / "p" / "population.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    out = train_population(None, None, tmp_path / "p", resume=True, progress=False)
+    assert [s["status"] for s in out] == ["stopped_early"] * 2
+    assert [s["epochs_completed"] for s in out] == [2, 2]
+    again = train_population(None, None, tmp_path / "p", resume=True, progress=False)
+    assert [s["status"] for s in again] == ["stopped_early"] * 2
 
 
 @pytest.mark.parametrize("change, key", [

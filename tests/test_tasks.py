@@ -60,7 +60,7 @@ def test_short_sequences_are_refused():
 @needs_mnist
 def test_idx_reader_reads_the_shared_mnist():
     labels = read_idx(MNIST / "train-labels-idx1-ubyte.gz")
-    assert labels.shape == (20000,) and labels[:5].tolist() == [5, 0, 4, 1, 9]
+    assert labels.shape == (60000,) and labels[:5].tolist() == [5, 0, 4, 1, 9]
     test_images = read_idx(MNIST / "t10k-images-idx3-ubyte.gz")
     assert test_images.shape == (10000, 28, 28) and test_images.dtype == np.uint8
     x, y = sequential_mnist(MNIST, "test", 1000)

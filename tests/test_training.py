@@ -107,6 +107,8 @@ def test_resume_reproduces_the_uninterrupted_parameters(tmp_path):
     template = Trainer(config).state_tree(0, 0, 0.0, 0.0, 0)
     a = _checkpoint.load_tree(full / "last.eqx", template)
     b = _checkpoint.load_tree(part / "last.eqx", template)
+    assert a["params"].mu0 is not None  # the rPLRNN learns its initial state mu0
+    assert not np.allclose(a["params"].mu0, Trainer(config).params.mu0)
     for x, y in zip(jax_leaves(a["params"]), jax_leaves(b["params"])):
         np.testing.assert_array_equal(x, y)
     assert (full / "metrics.jsonl").read_text().count("\n") == 3
@@ -127,11 +129,105 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monk
     original = _trainer.make_optimizer
     monkeypatch.setattr(_trainer, "make_optimizer",  # same optimiser, absurd step size
                         lambda tr, total: optax.chain(original(tr, total), optax.scale(1e30)))
-    with pytest.raises(TrainingDiverged, match="non-finite training loss at epoch 2"):
+    with pytest.raises(TrainingDiverged, match="diverged at epoch 2, step 10: non-finite"):
         train(None, run, resume=True, progress=False)
     assert (run / "last.eqx").read_bytes() == good
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["status"].startswith("stopped: non-finite")
+    assert summary["status"] == "diverged" and summary["diverged_at"]["epoch"] == 2
+    assert summary["epochs_completed"] == 1
+
+
+def _set_in_run_config(run, **train_changes):
+    import yaml
+
+    raw = yaml.safe_load((run / "config.yaml").read_text())
+    raw["train"].update(train_changes)
+    (run / "config.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+
+
+def test_a_loss_above_abort_loss_for_abort_patience_steps_exits_3_in_that_epoch(tmp_path,
+                                                                                  capsys):
+    """A finite blow-up: every step of epoch 2 is above the threshold, so the run stops
+    at its 4th step (8 steps per epoch + 4), with exit code 3 and one line; the
+    checkpoints of epoch 1 stay and load."""
+    run = tmp_path / "run"
+    train(tiny(), run, progress=False, stop_after_epochs=1)
+    good, best = (run / "last.eqx").read_bytes(), (run / "best.eqx").read_bytes()
+    _set_in_run_config(run, abort_loss=1e-12, abort_patience=4)
+    assert main(["train", "--resume", str(run), "--no-progress"]) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "diverged at epoch 2, step 12: training loss" in err[0]
+    assert "above train.abort_loss=1e-12 for 4 consecutive steps" in err[0]
+    assert str(run / "last.eqx") in err[0]
+    assert (run / "last.eqx").read_bytes() == good and (run / "best.eqx").read_bytes() == best
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "diverged"
+    assert summary["diverged_at"]["reason"] == "abort_loss"
+    assert summary["diverged_at"]["loss"] > 1e-12
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert lines[-1]["diverged"] is True and lines[-1]["epoch"] == 2
+    metrics = evaluate_run(run)  # the last good epoch's model still loads and evaluates
+    assert metrics["test_frac_correct"] == summary["best_test_frac_correct"]
+    _set_in_run_config(run, abort_loss=None)  # null: only non-finite losses stop it
+    assert main(["train", "--resume", str(run), "--no-progress"]) == 0
+    assert json.loads((run / "summary.json").read_text())["status"] == "completed"
+
+
+def test_short_loss_spikes_do_not_stop_a_run(tmp_path, monkeypatch):
+    """Spikes shorter than abort_patience pass (the paper-text protocol's spikes last 1-3
+    steps); a run of abort_patience steps above the threshold stops it."""
+    trainer = Trainer(tiny(train__abort_loss=100.0, train__abort_patience=3))
+    step = trainer._member_step
+    alive, above = jnp.asarray(True), jnp.asarray(0, jnp.int32)
+    original_loss = trainer._member_loss
+    for spike, expect_alive in [(False, True), (True, True), (True, True), (False, True),
+                                (True, True), (True, True), (True, False)]:
+        def member_loss(params, data, ids, hyper, spike=spike):
+            loss, task = original_loss(params, data, ids, hyper)
+            return loss + (1e6 if spike else 0.0), task
+        monkeypatch.setattr(trainer, "_member_loss", member_loss)
+        ids = jnp.asarray(trainer.epoch_batches(0)[0])
+        _, _, alive, above, loss = step(trainer.params, trainer.opt_state, trainer.hyper, alive,
+                                        above, trainer.objective.train_data, ids,
+                                        jnp.asarray(True))
+        assert bool(alive) == expect_alive, (spike, int(above))
+
+
+def test_stop_at_ends_the_run_early_and_resume_keeps_it_ended(tmp_path):
+    run = tmp_path / "run"
+    summary = train(tiny(train__stop_at=0.01, train__epochs=5), run, progress=False)
+    assert summary["status"] == "stopped_early" and summary["epochs_completed"] == 1
+    assert "train.stop_at=0.01 reached at epoch 1" in summary["stop_reason"]
+    again = train(None, run, resume=True, progress=False)
+    assert again["status"] == "stopped_early" and again["epochs_completed"] == 1
+
+
+def test_patience_counts_epochs_without_a_better_test_loss():
+    from jaxrnn.training._benchmark import BenchmarkObjective
+    from jaxrnn.training._run import _early_stop
+
+    cfg = tiny(train__patience=2)
+    rec = lambda e, loss: {"epoch": e, "test_loss": loss, "test_frac_correct": 0.0}  # noqa
+    losses = [0.5, 0.4, 0.45, 0.41, 0.3, 0.35]
+    stops = [_early_stop(cfg, BenchmarkObjective, [rec(i + 1, x) for i, x in
+                                                   enumerate(losses[:n])]) is not None
+             for n in range(1, len(losses) + 1)]
+    assert stops == [False, False, False, True, False, False]
+
+
+def test_wall_time_adds_up_over_resumed_segments(tmp_path):
+    run = tmp_path / "run"
+    first = train(tiny(), run, progress=False, stop_after_epochs=1)
+    second = train(None, run, resume=True, progress=False, stop_after_epochs=1)
+    third = train(None, run, resume=True, progress=False)
+    assert [g["epochs"] for g in third["segments"]] == [1, 1, 1]
+    assert third["wall_time_s"] == pytest.approx(
+        first["wall_time_s"] + second["segments"][-1]["wall_time_s"]
+        + third["segments"][-1]["wall_time_s"], abs=2e-3)
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert lines[2]["elapsed_s"] >= first["wall_time_s"] + second["segments"][-1]["wall_time_s"] \
+        - 0.01
 
 
 @pytest.mark.parametrize("override, key", [

@@ -48,10 +48,11 @@ def _batched(x, y, batch):
 
 
 def predict_batch(model, x):
-    """Last-step read-outs of a batch ``x`` (B, T, K) from the zero state. A PLRNN goes
-    through `plrnn_rollout` (time-major, hand-written reverse pass); others vmap `predict`."""
+    """Last-step read-outs of a batch ``x`` (B, T, K) from the model's initial state (μ₀
+    or 0). A PLRNN goes through `plrnn_rollout` (time-major, hand-written reverse pass,
+    which also carries the gradient to μ₀); others vmap `predict`."""
     if isinstance(model, PLRNN) and model.noise_std is None:
-        z0 = jnp.zeros((x.shape[0], model.state_size), x.dtype)
+        z0 = jnp.broadcast_to(model.initial_state(x.dtype), (x.shape[0], model.state_size))
         zs = plrnn_rollout(model.A, model.W, model.h, model.C, z0, jnp.swapaxes(x, 0, 1))
         return jax.vmap(model.observe)(zs)
     return jax.vmap(predict, (None, 0))(model, x)
@@ -116,6 +117,11 @@ class BenchmarkObjective:
     def score(metrics) -> tuple[float, float]:
         """(score, loss): higher score is better, lower loss breaks ties."""
         return metrics["test_frac_correct"], metrics["test_loss"]
+
+    @staticmethod
+    def reached(metrics, target: float) -> bool:
+        """Whether the test fraction correct has reached ``train.stop_at``."""
+        return metrics["test_frac_correct"] >= target
 
     @staticmethod
     def summary(best: dict | None) -> dict:

@@ -34,6 +34,7 @@ __all__ = [
 TASKS = ("addition", "multiplication", "mnist", "permuted_mnist", "reconstruction")
 DATASET_NAMES = ("bursting_neuron", "lorenz63", "rossler", "van_der_pol")
 PLRNN_MODELS = ("plrnn", "iplrnn", "rplrnn")
+PLRNN_INITS = ("authors", "identity", "uniform")
 MODELS = ("rnn", "l2rnn", "irnn", "nprnn", "plrnn", "iplrnn", "rplrnn", "lstm")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "lion")
 SCHEDULES = ("constant", "cosine", "exponential", "warmup_cosine")
@@ -78,6 +79,12 @@ class ModelConfig:
     tau_h: float | None = None
     reduction: str = "mean"  # "mean": authors' code; "sum": the paper's eq. 4
     l2: float = 1e-4  # L2RNN weight penalty
+    # PLRNN family: "authors", "identity" or "uniform" (see jaxrnn.PLRNN); null picks
+    # "identity" for the iPLRNN, else "authors" (benchmarks) or "uniform" (reconstruction)
+    init: str | None = None
+    # PLRNN family on the benchmarks: learn the initial state mu0 (null: yes, as the
+    # authors' code; reconstruction starts each window from the data instead)
+    learn_z0: bool | None = None
 
 
 @dataclass
@@ -96,6 +103,15 @@ class TrainConfig:
     eval_batch_size: int = 1000
     chunk_steps: int = 100  # update steps per compiled lax.scan chunk
     dtype: str = "float32"
+    # divergence abort: stop when the loss is non-finite, or above abort_loss for
+    # abort_patience consecutive update steps (null: only non-finite losses stop a run)
+    abort_loss: float | None = 100.0
+    abort_patience: int = 10
+    # early stopping: end the run once the objective's metric reaches stop_at (test
+    # fraction correct for the benchmarks, D_stsp at or below it for reconstruction), or
+    # after `patience` epochs without a new best test loss (null: off)
+    stop_at: float | None = None
+    patience: int | None = None
 
 
 @dataclass
@@ -242,6 +258,18 @@ def _validate(c: Config) -> Config:
     _require(m.reduction in ("sum", "mean"), "model.reduction", "must be 'sum' or 'mean'",
              m.reduction)
     _require(m.l2 >= 0, "model.l2", "must be >= 0", m.l2)
+    if m.init is not None:
+        _require(m.name in PLRNN_MODELS, "model.init",
+                 f"only the PLRNN family ({', '.join(PLRNN_MODELS)}) takes an init scheme; "
+                 "the baselines' follows from model.name", m.init)
+        _require(m.init in PLRNN_INITS, "model.init",
+                 f"must be one of {', '.join(PLRNN_INITS)}", m.init)
+    if m.learn_z0:
+        _require(m.name in PLRNN_MODELS, "model.learn_z0",
+                 f"only the PLRNN family ({', '.join(PLRNN_MODELS)}) learns mu0", m.learn_z0)
+        _require(t.name != "reconstruction", "model.learn_z0",
+                 "reconstruction starts each window from the data; set it false or null",
+                 m.learn_z0)
     _require(tr.optimizer in OPTIMIZERS, "train.optimizer",
              f"must be one of {', '.join(OPTIMIZERS)}", tr.optimizer)
     _require(tr.learning_rate > 0, "train.learning_rate", "must be > 0", tr.learning_rate)
@@ -262,6 +290,19 @@ def _validate(c: Config) -> Config:
     _require(tr.chunk_steps >= 1, "train.chunk_steps", "must be >= 1", tr.chunk_steps)
     _require(tr.dtype in ("float32", "float64"), "train.dtype", "must be float32 or float64",
              tr.dtype)
+    if tr.abort_loss is not None:
+        _require(tr.abort_loss > 0, "train.abort_loss", "must be > 0 (or null: abort only on "
+                 "non-finite losses)", tr.abort_loss)
+    _require(tr.abort_patience >= 1, "train.abort_patience", "must be >= 1", tr.abort_patience)
+    if tr.patience is not None:
+        _require(tr.patience >= 1, "train.patience", "must be >= 1 (or null: off)", tr.patience)
+    if tr.stop_at is not None:
+        if t.name == "reconstruction":
+            _require(tr.stop_at >= 0, "train.stop_at", "a D_stsp target must be >= 0",
+                     tr.stop_at)
+        else:
+            _require(0 < tr.stop_at <= 1, "train.stop_at",
+                     "a test fraction correct must lie in (0, 1]", tr.stop_at)
     _require(c.seed >= 0, "seed", "must be >= 0", c.seed)
     return c
 

@@ -11,7 +11,26 @@ from .._systems import AbstractDiscreteSystem
 from ..models import LSTM, PLRNN, ReLURNN
 from ._config import ModelConfig
 
-__all__ = ["build_model", "regulariser", "predict", "n_regularised_units", "penalty_strengths"]
+__all__ = ["build_model", "regulariser", "predict", "n_regularised_units", "penalty_strengths",
+           "plrnn_init", "learns_z0"]
+
+
+def plrnn_init(cfg: ModelConfig, reconstruction: bool = False) -> str:
+    """The PLRNN init scheme of a config: ``model.init``, else ``"identity"`` for the
+    iPLRNN and ``"authors"`` (benchmarks) or ``"uniform"`` (reconstruction) otherwise."""
+    if cfg.init is not None:
+        return cfg.init
+    if cfg.name == "iplrnn":
+        return "identity"
+    return "uniform" if reconstruction else "authors"
+
+
+def learns_z0(cfg: ModelConfig, reconstruction: bool = False) -> bool:
+    """Whether a PLRNN-family config learns μ₀: ``model.learn_z0``, else yes on the
+    benchmarks (the authors' code) and no for reconstruction."""
+    if cfg.learn_z0 is not None:
+        return cfg.learn_z0
+    return cfg.name in ("plrnn", "iplrnn", "rplrnn") and not reconstruction
 
 
 def n_regularised_units(cfg: ModelConfig) -> int:
@@ -35,7 +54,8 @@ def build_model(cfg: ModelConfig, input_size: int, n_outputs: int, kind: str, *,
             M,
             input_size,
             n_regularised=n_regularised_units(cfg) if name == "rplrnn" else 0,
-            init="identity" if name == "iplrnn" else "random",
+            init=plrnn_init(cfg),
+            learn_z0=learns_z0(cfg),
             observation_size=n_outputs,
             observation="categorical" if kind == "classification" else "gaussian",
             dtype=dtype,
@@ -64,7 +84,8 @@ def regulariser(model, cfg: ModelConfig, hyper=None) -> Float[Array, ""]:
 
 
 def predict(model: AbstractDiscreteSystem, inputs: Float[Array, "T K"]) -> Float[Array, " N"]:
-    """Run the model over one input sequence from the zero state; read out the last state."""
-    y0 = jnp.zeros((model.state_size,), inputs.dtype)
+    """Run the model over one input sequence from its initial state (the learned μ₀ of a
+    PLRNN that has one, else 0); read out the last state."""
+    y0 = model.initial_state(inputs.dtype)
     last = simulate(model, y0, inputs=inputs, saveat="t1", divergence_threshold=None).ys[0]
     return model.observe(last)

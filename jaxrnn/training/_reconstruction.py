@@ -31,7 +31,7 @@ from ..metrics import hellinger_distance, spectrum_correlation, state_space_dive
 from ..models import PLRNN
 from ..systems import dataset
 from ._config import Config, ConfigError
-from ._models import n_regularised_units
+from ._models import n_regularised_units, plrnn_init
 
 __all__ = ["ReconstructionObjective", "teacher_forced_loss", "free_run", "forcing_jacobian_norm"]
 
@@ -121,7 +121,7 @@ class ReconstructionObjective:
         m = config.model
         return PLRNN(m.hidden_size, 0,
                      n_regularised=n_regularised_units(m) if m.name == "rplrnn" else 0,
-                     init="identity" if m.name == "iplrnn" else "random",
+                     init=plrnn_init(m, reconstruction=True),
                      observation_size=self.observation_size, observation="gaussian",
                      dtype=dtype, key=key)
 
@@ -171,6 +171,11 @@ class ReconstructionObjective:
     @staticmethod
     def score(metrics) -> tuple[float, float]:
         return -metrics["d_stsp"], metrics["test_loss"]
+
+    @staticmethod
+    def reached(metrics, target: float) -> bool:
+        """Whether the free runs' D_stsp has come down to ``train.stop_at``."""
+        return metrics["d_stsp"] <= target
 
     @staticmethod
     def summary(best: dict | None) -> dict:
