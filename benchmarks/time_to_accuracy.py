@@ -48,7 +48,7 @@ def jaxrnn_time(name: str, args) -> dict:
     summary_path = run_dir / "summary.json"
     done = summary_path.is_file() and json.loads(summary_path.read_text())["status"] in (
         "completed", "stopped_early", "diverged")
-    if not done:
+    if not done and not args.report_only:
         resume = (run_dir / "last.eqx").is_file()
         overrides = [f"{k}={v}" for k, v in PROTOCOLS[name].items()] + [
             f"task.T={args.T}", f"seed={args.seed}", f"train.stop_at={args.target}",
@@ -68,7 +68,8 @@ def jaxrnn_time(name: str, args) -> dict:
     records = [r for r in records if "test_frac_correct" in r]
     hit = next((r for r in records if r["test_frac_correct"] >= args.target), None)
     B = PROTOCOLS[name]["train.batch_size"]
-    return {"B": B, "epochs": hit["epoch"] if hit else None,
+    return {"B": B, "epochs": hit["epoch"] if hit else None, "done": done,
+            "epochs_run": records[-1]["epoch"],
             "seconds": hit["elapsed_s"] if hit else None,
             "s_per_epoch": records[-1]["elapsed_s"] / records[-1]["epoch"],
             "best": max(r["test_frac_correct"] for r in records)}
@@ -82,6 +83,8 @@ def main(argv=None):
     ap.add_argument("--max-epochs", type=int, default=200)
     ap.add_argument("--torch-steps", type=int, default=3)
     ap.add_argument("--out", default="runs/time_to_accuracy")
+    ap.add_argument("--report-only", action="store_true",
+                    help="train nothing: report the run directories as they are")
     args = ap.parse_args(argv)
 
     results = {name: jaxrnn_time(name, args) for name in PROTOCOLS}
@@ -98,14 +101,16 @@ def main(argv=None):
     rows = []
     n_train = 100_000
     for name, r in results.items():
-        row = [name, r["B"], r["epochs"] or "not reached", r["seconds"] or float("nan"),
+        missed = f"not reached in {r['epochs_run']} epochs" + ("" if r["done"] else " (so far)")
+        row = [name, r["B"], r["epochs"] or missed, r["seconds"] or float("nan"),
                r["s_per_epoch"], r["best"]]
         if torch is not None:
             clip = PROTOCOLS[name]["train.clip_norm"]
             step = ts.torch_step_time(Authors, r["B"], args.torch_steps, T=args.T, clip=clip)
             epoch = step * (n_train // r["B"])
-            est = epoch * r["epochs"] if r["epochs"] else float("nan")
-            row += [epoch, est, est / r["seconds"] if r["seconds"] else float("nan")]
+            est = epoch * (r["epochs"] or r["epochs_run"])  # a lower bound if not reached
+            t_jax = r["seconds"] or r["s_per_epoch"] * r["epochs_run"]
+            row += [epoch, est, est / t_jax]
         rows.append(row)
     print(f"# time to {args.target} test fraction correct, rPLRNN addition T = {args.T}, "
           f"seed {args.seed}, M = 40; {machine()}"

@@ -71,7 +71,8 @@ def analyse_run(run_dir, *, out=None, max_order: int = 2, n_trials: int = 50,
                                             divergence_threshold=None).ys)(series)
     else:
         x = jnp.asarray(trainer.data.test_x[:n_trials], jnp.float64)
-        trajs = jax.vmap(lambda s: simulate(model, jnp.zeros(M), inputs=s,
+        z0 = model.initial_state(jnp.float64)  # the learned μ₀ of a benchmark PLRNN, else 0
+        trajs = jax.vmap(lambda s: simulate(model, z0, inputs=s,
                                             divergence_threshold=None).ys)(x)
     states = np.asarray(trajs).reshape(-1, M)
     regions, counts = np.unique(states > 0, axis=0, return_counts=True)

@@ -24,11 +24,11 @@ consecutive steps (default 10) with a loss above ``train.abort_loss``
 non-finite test); the update of that step is not applied. Why a run of steps
 and not the first step above the threshold: with the paper-text protocol
 (B = 16, clip 10) the rPLRNN's per-step loss on the addition problem (T = 200,
-seed 0) spiked above 10 at 14 of 218,750 steps in 35 epochs, in runs of at
-most 3 consecutive steps, and above 100 once (180, at step 1); every time the
+seed 0) spiked above 10 at 14 of 250,000 steps in 40 epochs, in runs of at
+most 3 consecutive steps, and above 100 once (180, at step 2); every time the
 run recovered, reaching 0.9995 test fraction correct at epoch 33
 (``experiments/loss_spikes.py``; README, "Divergence rule"). A one-step rule
-would have aborted that run at its first step. A real blow-up (the former
+would have aborted that run at its second step. A real blow-up (the former
 initialisation overflows to ~1e29 and stays there) is above any threshold at
 every step and is caught 10 steps after it starts. The loss is checked
 inside the compiled program, so the abort costs no extra host round trip.
