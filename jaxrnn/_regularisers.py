@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
+import equinox as eqx
+import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .models._plrnn import PLRNN
@@ -40,6 +43,9 @@ def line_attractor_penalty(
     """
     if reduction not in ("sum", "mean"):
         raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
+    tau_A, tau_W = _non_negative("tau_A", tau_A), _non_negative("tau_W", tau_W)
+    if tau_h is not None:
+        tau_h = _non_negative("tau_h", tau_h)
     if n_regularised is not None:
         return _masked_penalty(plrnn, tau_A, tau_W, tau_h, reduction, n_regularised)
     m = plrnn.n_regularised
@@ -51,6 +57,18 @@ def line_attractor_penalty(
     w_term = reduce(jnp.square(plrnn.W[:m, :]))
     h_term = reduce(jnp.square(plrnn.h[:m]))
     return tau_A * a_term + tau_W * w_term + tau_h * h_term
+
+
+def _non_negative(name: str, value):
+    """A penalty strength must be >= 0: a ValueError naming it for concrete values, an
+    `equinox.error_if` runtime error under ``jit``."""
+    if isinstance(value, jax.core.Tracer):
+        return eqx.error_if(value, jnp.any(value < 0),
+                            f"line_attractor_penalty: {name} must be >= 0")
+    arr = np.asarray(value)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"line_attractor_penalty: {name} must be finite and >= 0, got {value!r}")
+    return value
 
 
 def _masked_penalty(plrnn, tau_A, tau_W, tau_h, reduction, n_regularised):

@@ -89,8 +89,17 @@ def _inputs_array(inputs, n_steps, k, dtype, what):
     return inputs
 
 
+def _check_dt(dt):
+    """A concrete step must be finite and > 0 (backward integration is not supported)."""
+    if dt is not None and _is_concrete(dt):
+        value = float(np.asarray(dt))
+        if not np.isfinite(value) or value <= 0:
+            raise ValueError(f"dt must be finite and > 0, got {value}")
+
+
 def _resolve_grid(t0, t1, dt, n_steps):
     """(dt, n_steps, t1): n_steps static, dt and t1 possibly traced."""
+    _check_dt(dt)
     if n_steps is not None:
         n_steps = int(n_steps)
         if n_steps < 0:
@@ -99,6 +108,10 @@ def _resolve_grid(t0, t1, dt, n_steps):
             if t1 is None:
                 raise ValueError("give dt= (or t1=) together with n_steps=")
             dt = (t1 - t0) / max(n_steps, 1)
+            if _is_concrete(dt) and float(np.asarray(dt)) <= 0 and n_steps > 0:
+                raise ValueError(f"t1 must be > t0 (dt = (t1 - t0)/n_steps = "
+                                 f"{float(np.asarray(dt))}); backward integration is not "
+                                 "supported")
         return dt, n_steps, t0 + n_steps * dt
     if t1 is None or dt is None:
         raise ValueError("a continuous system needs t1= and dt=, or n_steps= and dt=")

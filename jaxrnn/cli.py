@@ -90,6 +90,7 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
 def _train(args) -> int:
     from .tasks import DataError
     from .training import ConfigError, RunExists, TrainingDiverged, load_config, train
+    from .training._checkpoint import CheckpointError
 
     try:
         if args.resume:
@@ -104,7 +105,7 @@ def _train(args) -> int:
             run_dir = pathlib.Path(args.out) if args.out else pathlib.Path("runs") / config.name
         summary = train(config, run_dir, resume=bool(args.resume), data_dir=args.data_dir,
                         progress=not args.no_progress)
-    except (ConfigError, DataError, RunExists, FileNotFoundError) as e:
+    except (ConfigError, DataError, RunExists, FileNotFoundError, CheckpointError) as e:
         return _fail(str(e))
     except TrainingDiverged as e:
         kept = ("last good checkpoint kept in " + str(run_dir / "last.eqx")
@@ -118,10 +119,11 @@ def _train(args) -> int:
 def _evaluate(args) -> int:
     from .tasks import DataError
     from .training import ConfigError, evaluate_run
+    from .training._checkpoint import CheckpointError
 
     try:
         metrics = evaluate_run(args.run_dir, data_dir=args.data_dir, which=args.checkpoint)
-    except (ConfigError, DataError, FileNotFoundError) as e:
+    except (ConfigError, DataError, FileNotFoundError, CheckpointError) as e:
         return _fail(str(e))
     print(json.dumps(metrics, indent=2))
     return 0
@@ -147,12 +149,13 @@ def _sweep(args) -> int:
     from .sweeps import load_sweep, run_sweep
     from .tasks import DataError
     from .training import ConfigError, RunExists
+    from .training._checkpoint import CheckpointError
 
     try:
         spec = load_sweep(args.sweep_file)
         out = pathlib.Path(args.out) if args.out else pathlib.Path("runs") / spec.name
         rows = run_sweep(spec, out, progress=not args.no_progress, resume=args.resume)
-    except (ConfigError, DataError, RunExists, FileNotFoundError) as e:
+    except (ConfigError, DataError, RunExists, FileNotFoundError, CheckpointError) as e:
         return _fail(str(e))
     print(f"sweep directory: {out} ({len(rows)} grid points; results.csv"
           + (", heatmap.png" if (out / "heatmap.png").exists() else "") + ")")

@@ -20,7 +20,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._sweep import grid_points, sweep
-from ..training import POPULATION_KEYS, load_config, train_population
+from ..training import POPULATION_KEYS, load_config, population_configs, train_population
+from ..training._trainer import check_population
 from ..training._checkpoint import write_csv
 from ..training._run import RunExists
 from ._file import SweepError, SweepSpec
@@ -92,10 +93,11 @@ def plot_heatmap(rows: list[dict], x: str, y: str, value: str, path, *, log: boo
     tmp.replace(path)
 
 
-def _heatmap(spec: SweepSpec, rows, outputs, out: pathlib.Path) -> None:
+def _heatmap_settings(spec: SweepSpec, outputs) -> dict | None:
+    """The heatmap to draw (x, y, value, contour, vmax, log), checked; None for no heatmap."""
     names = list(spec.axes)
     if len(names) != 2 and not spec.heatmap:
-        return
+        return None
     hm = spec.heatmap or {}
     x, y = hm.get("x", names[-1]), hm.get("y", names[0])
     value = hm.get("value", outputs[0])
@@ -109,11 +111,20 @@ def _heatmap(spec: SweepSpec, rows, outputs, out: pathlib.Path) -> None:
         raise SweepError(f"sweep key 'heatmap.contour': {contour!r} is not an output "
                          f"({', '.join(outputs)})")
     vmax = hm.get("vmax")
-    plot_heatmap(rows, x, y, value, out / "heatmap.png", log=bool(hm.get("log", False)),
-                 title=spec.name, vmax=None if vmax is None else float(vmax), contour=contour)
+    return {"x": x, "y": y, "value": value, "log": bool(hm.get("log", False)),
+            "vmax": None if vmax is None else float(vmax), "contour": contour}
 
 
-def _system(spec: SweepSpec, out: pathlib.Path, progress: bool) -> list[dict]:
+def _heatmap(spec: SweepSpec, rows, settings: dict | None, out: pathlib.Path) -> None:
+    if settings is None:
+        return
+    plot_heatmap(rows, settings["x"], settings["y"], settings["value"], out / "heatmap.png",
+                 log=settings["log"], title=spec.name, vmax=settings["vmax"],
+                 contour=settings["contour"])
+
+
+def _prepare_system(spec: SweepSpec):
+    """Build and check a system sweep; returns (run(out, progress) -> rows, outputs)."""
     import jax
 
     if spec.dtype == "float64" and not jax.config.jax_enable_x64:
@@ -122,17 +133,21 @@ def _system(spec: SweepSpec, out: pathlib.Path, progress: bool) -> list[dict]:
     fn, available = make_study(spec.base, spec.measure, tuple(spec.axes), dtype)
     outputs = _outputs(spec, available)
 
-    def report(done, total):
-        if progress:
-            print(f"{spec.name}: {done}/{total} grid points", file=sys.stderr, flush=True)
+    def run(out: pathlib.Path, progress: bool, resume: bool):
+        def report(done, total):
+            if progress:
+                print(f"{spec.name}: {done}/{total} grid points", file=sys.stderr, flush=True)
 
-    result = sweep(lambda **p: {k: v for k, v in fn(**p).items() if k in outputs}, spec.axes,
-                   chunk_size=spec.chunk_size, memory_budget=spec.memory_budget, dtype=dtype,
-                   progress=report)
-    return result.rows(), outputs
+        result = sweep(lambda **p: {k: v for k, v in fn(**p).items() if k in outputs},
+                       spec.axes, chunk_size=spec.chunk_size, memory_budget=spec.memory_budget,
+                       dtype=dtype, progress=report)
+        return result.rows()
+
+    return run, outputs
 
 
-def _training(spec: SweepSpec, out: pathlib.Path, progress: bool, resume: bool):
+def _prepare_training(spec: SweepSpec):
+    """Check a training sweep down to every grid point's config; returns (run, outputs)."""
     for a in spec.axes:
         if a not in POPULATION_KEYS or a == "name":
             raise SweepError(f"sweep key 'axes.{a}': a training sweep can vary "
@@ -150,28 +165,35 @@ def _training(spec: SweepSpec, out: pathlib.Path, progress: bool, resume: bool):
     n = len(next(iter(points.values())))
     to_py = lambda v: v.item() if hasattr(v, "item") else v  # noqa: E731
     changes = [{k: to_py(points[k][i]) for k in spec.axes} for i in range(n)]
-    summaries = train_population(base, changes, out / "population",
-                                 resume=resume and (out / "population").exists(),
-                                 progress=progress)
-    rows = [{**c, **{o: s.get(o) for o in outputs}, "status": s["status"]}
-            for c, s in zip(changes, summaries)]
-    return rows, outputs
+    check_population(population_configs(base, changes))  # every grid point's config validates
+
+    def run(out: pathlib.Path, progress: bool, resume: bool):
+        summaries = train_population(base, changes, out / "population",
+                                     resume=resume and (out / "population").exists(),
+                                     progress=progress)
+        return [{**c, **{o: s.get(o) for o in outputs}, "status": s["status"]}
+                for c, s in zip(changes, summaries)]
+
+    return run, outputs
 
 
 def run_sweep(spec: SweepSpec, out, *, progress: bool = True, resume: bool = False) -> list[dict]:
-    """Run a sweep into directory ``out``; returns the rows of ``results.csv``."""
+    """Run a sweep into directory ``out``; returns the rows of ``results.csv``.
+
+    The whole sweep (every axis, every grid point's config, the outputs and the
+    heatmap) is checked before anything is created: a bad sweep leaves no directory.
+    """
     out = pathlib.Path(out)
     if (out / "results.csv").exists() and not resume:
         raise RunExists(f"{out} already holds a sweep's results: choose another --out")
     if spec.kind == "training" and (out / "population").exists() and not resume:
         raise RunExists(f"{out} already holds a training sweep: pass --resume to continue it")
+    run, outputs = (_prepare_system if spec.kind == "system" else _prepare_training)(spec)
+    heatmap = _heatmap_settings(spec, outputs)
     out.mkdir(parents=True, exist_ok=True)
     if spec.path is not None and spec.path.resolve() != (out / "sweep.yaml").resolve():
         shutil.copyfile(spec.path, out / "sweep.yaml")
-    if spec.kind == "system":
-        rows, outputs = _system(spec, out, progress)
-    else:
-        rows, outputs = _training(spec, out, progress, resume)
+    rows = run(out, progress, resume)
     write_csv(out / "results.csv", rows)
-    _heatmap(spec, rows, outputs, out)
+    _heatmap(spec, rows, heatmap, out)
     return rows

@@ -12,13 +12,33 @@ import tempfile
 
 import equinox as eqx
 
-__all__ = ["save_tree", "load_tree", "write_text", "write_csv", "append_line"]
+__all__ = ["save_tree", "load_tree", "keep_previous", "write_text", "write_csv", "append_line",
+           "CheckpointError"]
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that is missing, truncated, corrupt or of another model."""
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (Linux), else by setting it back."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _atomic_write(path: pathlib.Path, write) -> None:
     path = pathlib.Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; files follow the umask
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
@@ -36,8 +56,45 @@ def save_tree(path, tree) -> None:
 
 
 def load_tree(path, template):
-    """Read a pytree saved by `save_tree` into the structure of ``template``."""
-    return eqx.tree_deserialise_leaves(path, template)
+    """Read a pytree saved by `save_tree` into the structure of ``template``.
+
+    Raises `CheckpointError` (one line naming the file) when the file is missing,
+    shorter or longer than ``template`` needs, or holds leaves of other shapes.
+    """
+    path = pathlib.Path(path)
+    try:
+        with open(path, "rb") as f:
+            tree = eqx.tree_deserialise_leaves(f, template)
+            extra = f.read(1)
+    except FileNotFoundError:
+        raise CheckpointError(f"checkpoint {path}: not found") from None
+    except Exception as e:  # equinox/numpy raise several types for a bad stream
+        raise CheckpointError(
+            f"checkpoint {path}: truncated or corrupt, or written for another model "
+            f"({type(e).__name__})") from None
+    if extra:
+        raise CheckpointError(f"checkpoint {path}: longer than this run's state (written for "
+                              "another model or by another jaxrnn version?)")
+    return tree
+
+
+def keep_previous(path) -> None:
+    """Keep the current ``path`` as ``<stem>.prev<suffix>`` (atomically, by a hard link
+    where the file system has them) before it is overwritten."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        return
+    prev = path.with_name(f"{path.stem}.prev{path.suffix}")
+    tmp = path.with_name(f".{prev.name}.tmp")
+    if tmp.exists():
+        tmp.unlink()
+    try:
+        os.link(path, tmp)
+    except OSError:
+        import shutil
+
+        shutil.copyfile(path, tmp)
+    os.replace(tmp, prev)
 
 
 def write_text(path, text: str) -> None:

@@ -344,7 +344,10 @@ def read_yaml_mapping(path, what: str = "config", error=ConfigError) -> dict:
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
-        raise error(f"{what} file {path}: invalid YAML ({str(e).splitlines()[0]})") from None
+        mark = getattr(e, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        what_wrong = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise error(f"{what} file {path}{where}: invalid YAML ({what_wrong})") from None
     if raw is not None and not isinstance(raw, dict):
         raise error(f"{what} file {path}: expected a mapping at the top level")
     return raw or {}

@@ -39,7 +39,8 @@ import jax.numpy as jnp
 import numpy as np
 import yaml
 
-from ._checkpoint import append_line, load_tree, save_tree, write_csv, write_text
+from ._checkpoint import (CheckpointError, append_line, keep_previous, load_tree, save_tree,
+                          write_csv, write_text)
 from ._config import Config, config_from_dict, config_to_dict
 from ._curves import plot_curves
 from ._trainer import Trainer, TrainingDiverged, member_slice, population_configs
@@ -100,13 +101,14 @@ def _fit(trainer: Trainer, dirs, ckpt_dir: pathlib.Path, *, resume, progress,
     best = [(-math.inf, math.inf, -1) for _ in range(P)]  # (score, loss, epoch)
     last = ckpt_dir / "last.eqx"
     if resume and last.is_file():
+        template = (trainer.state_tree(0, 0, 0.0, 0.0, 0) if P == 1
+                    else _population_state(trainer, 0, 0, best))
+        s = _load_checkpoint(last, template, dirs)
         if P == 1:
-            s = load_tree(last, trainer.state_tree(0, 0, 0.0, 0.0, 0))
             trainer.load_states([s])
             trainer.stopped = np.asarray([bool(s["stopped"])])
             best = [(float(s["best_score"]), float(s["best_loss"]), int(s["best_epoch"]))]
         else:
-            s = load_tree(last, _population_state(trainer, 0, 0, best))
             trainer.params, trainer.opt_state = s["params"], s["opt_state"]
             trainer.hyper = trainer.hyper._replace(alpha=s["alpha"])
             trainer.alive = np.asarray(s["alive"]).copy()
@@ -243,6 +245,7 @@ def _fit(trainer: Trainer, dirs, ckpt_dir: pathlib.Path, *, resume, progress,
                 if why is not None:
                     trainer.stopped[i] = True
                     status[i], reasons[i] = "stopped_early", why
+            keep_previous(last)  # last.prev.eqx: the epoch before, should last.eqx be damaged
             if P == 1:
                 save_tree(last, trainer.state_tree(epoch, step, *best[0]))
             else:
@@ -265,6 +268,27 @@ def _fit(trainer: Trainer, dirs, ckpt_dir: pathlib.Path, *, resume, progress,
             bar.close()
         summaries = write_summaries(final=True)
     return summaries
+
+
+def _load_checkpoint(last: pathlib.Path, template, dirs):
+    """``last.eqx``, or a `CheckpointError` that says what is still intact and what to do."""
+    try:
+        return load_tree(last, template)
+    except CheckpointError as e:
+        hints = []
+        prev = last.with_name("last.prev.eqx")
+        try:
+            state = load_tree(prev, template)
+            hints.append(f"the previous epoch's checkpoint {prev} is intact (epoch "
+                         f"{int(state['epoch'])}): mv {prev} {last} and resume again")
+        except CheckpointError:
+            pass
+        for d in dirs[:1]:
+            if (d / "best.eqx").is_file():
+                hints.append(f"{d / 'best.eqx'} (the best epoch's parameters) is untouched: "
+                             f"'jaxrnn evaluate {d}' still works")
+        raise CheckpointError(str(e) + ("; " + "; ".join(hints) if hints else
+                                        "; no intact checkpoint to resume from")) from None
 
 
 def _previous_summary(run_dir: pathlib.Path) -> dict:
