@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="continue the interrupted run in RUN_DIR from its last checkpoint")
     t.add_argument("--data-dir", metavar="DIR",
                    help="MNIST IDX directory when the config has no task.data_dir "
-                   "(default: $JAXRNN_DATA)")
+                   "(default: $JAXRNN_DATA, then ../shared/data/mnist)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     e = sub.add_parser(
@@ -54,7 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by 'jaxrnn train'")
     e.add_argument("--checkpoint", choices=("best", "last"), default="best",
                    help="which checkpoint to evaluate (default: best)")
-    e.add_argument("--data-dir", metavar="DIR", help="MNIST IDX directory (default: $JAXRNN_DATA)")
+    e.add_argument("--data-dir", metavar="DIR", help="MNIST IDX directory (default: "
+                   "$JAXRNN_DATA, then ../shared/data/mnist)")
 
     a = sub.add_parser(
         "analyse",
@@ -67,7 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("run_dir", metavar="RUN_DIR", help="a PLRNN run directory")
     a.add_argument("--max-order", type=int, default=2, help="highest cycle order (default 2)")
     a.add_argument("--out", metavar="DIR", help="output directory (default: RUN_DIR)")
-    a.add_argument("--data-dir", metavar="DIR", help="MNIST IDX directory (default: $JAXRNN_DATA)")
+    a.add_argument("--data-dir", metavar="DIR", help="MNIST IDX directory (default: "
+                   "$JAXRNN_DATA, then ../shared/data/mnist)")
     w = sub.add_parser(
         "sweep",
         help="run a sweep file: a grid over tau, dt or any numeric setting as one program",

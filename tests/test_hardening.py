@@ -141,3 +141,54 @@ def test_summary_json_is_strict_json_after_a_non_finite_loss(tmp_path):
     text = (tmp_path / "run" / "summary.json").read_text()
     summary = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
     assert summary["status"] == "diverged"
+
+
+def test_exhaustive_search_refuses_up_front_beyond_its_limit():
+    import time
+
+    from jaxrnn.analysis import cycles, fixed_points
+    from jaxrnn.analysis._plrnn_cycles import MAX_SEQUENCES, exhaustive_feasible
+
+    assert exhaustive_feasible(22, 1) and not exhaustive_feasible(23, 1)
+    assert exhaustive_feasible(10, 2) and not exhaustive_feasible(11, 2)
+    assert not exhaustive_feasible(64, 12)
+    for M, order in [(64, 1), (40, 1), (23, 1), (11, 2), (8, 3)]:
+        plrnn = jaxrnn.PLRNN(M, key=jax.random.PRNGKey(0))
+        t0 = time.perf_counter()
+        with pytest.raises(ValueError, match=f"max_sequences = {MAX_SEQUENCES:,}.*scyfi"):
+            cycles(plrnn, order)
+        assert time.perf_counter() - t0 < 1.0
+    small = jaxrnn.PLRNN(6, key=jax.random.PRNGKey(0))
+    assert len(fixed_points(small, max_sequences=64)) >= 0  # 2^6 = 64: at the limit, runs
+    with pytest.raises(ValueError, match="max_sequences = 63"):
+        fixed_points(small, max_sequences=63)
+
+
+def test_exhaustive_refusal_without_x64_in_a_fresh_process():
+    import subprocess
+    import sys
+
+    code = ("import jax, jaxrnn\n"
+            "from jaxrnn.analysis import fixed_points\n"
+            "assert not jax.config.jax_enable_x64\n"
+            "try:\n"
+            "    fixed_points(jaxrnn.PLRNN(40, key=jax.random.PRNGKey(0)))\n"
+            "except ValueError as e:\n"
+            "    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "JAX_ENABLE_X64": "0"})
+    assert "exceeds the limit" in out.stdout and "scyfi" in out.stdout, out.stderr
+
+
+def test_analyse_switches_to_scyfi_beyond_the_limit_and_says_so(tmp_path):
+    raw = {**TINY, "model": {"name": "rplrnn", "hidden_size": 24},
+           "train": {**TINY["train"], "epochs": 1}}
+    train(config_from_dict(raw), tmp_path / "run", progress=False)
+    from jaxrnn.analysis._run import analyse_run
+
+    summary = analyse_run(tmp_path / "run", max_order=1)
+    method = summary["cycles"]["1"]["method"]
+    assert method.startswith("scyfi") and "2^24" in method
+    import matplotlib.image
+
+    assert matplotlib.image.imread(tmp_path / "run" / "analysis.png").shape[0] > 100

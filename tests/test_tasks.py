@@ -16,8 +16,19 @@ from jaxrnn.tasks import (
     sequential_mnist,
 )
 
-MNIST = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-needs_mnist = pytest.mark.skipif(not MNIST.is_dir(), reason=f"shared MNIST not at {MNIST}")
+
+def _mnist():
+    """The MNIST directory the CLI would use ($JAXRNN_DATA, then ../shared/data/mnist)."""
+    from jaxrnn.tasks._mnist import DataError, resolve_data_dir
+
+    try:
+        return resolve_data_dir(None), ""
+    except DataError as e:
+        return None, str(e)
+
+
+MNIST, _WHY = _mnist()
+needs_mnist = pytest.mark.skipif(MNIST is None, reason=f"MNIST not found: {_WHY}")
 
 
 @pytest.mark.parametrize("T", [20, 21, 100, 401])
@@ -89,3 +100,24 @@ def test_idx_reader_rejects_truncated_and_missing_files(tmp_path):
         read_idx(garbage)
     with pytest.raises(DataError, match="train-images-idx3-ubyte.*file not found"):
         sequential_mnist(tmp_path, "train")
+
+
+def test_mnist_search_order_and_the_refusal_that_lists_it(tmp_path, monkeypatch):
+    from jaxrnn.tasks._mnist import DataError, mnist_search_path, resolve_data_dir
+
+    here = tmp_path / "mine"
+    here.mkdir()
+    monkeypatch.setenv("JAXRNN_DATA", str(here))
+    assert resolve_data_dir(None) == here  # $JAXRNN_DATA before ../shared/data/mnist
+    assert mnist_search_path(None)[0] == here
+    assert resolve_data_dir(tmp_path) == tmp_path  # an explicit directory wins alone
+    with pytest.raises(DataError, match="nowhere: MNIST data directory not found"):
+        resolve_data_dir(tmp_path / "nowhere")
+    monkeypatch.setenv("JAXRNN_DATA", str(tmp_path / "gone"))
+    monkeypatch.chdir(tmp_path)
+    places = mnist_search_path(None)
+    assert places[0] == tmp_path / "gone"
+    assert str(places[1]) == "../shared/data/mnist"
+    if not any(p.is_dir() for p in places):
+        with pytest.raises(DataError, match="searched .*gone.*shared/data/mnist"):
+            resolve_data_dir(None)

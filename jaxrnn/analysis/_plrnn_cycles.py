@@ -65,6 +65,9 @@ class PLRNNCycles:
             "\n".join(rows + notes) + ")"
 
 
+MAX_SEQUENCES = 1 << 22  # the exhaustive search's default work limit, order · 2^(M·order)
+
+
 def _affine_pieces(plrnn: PLRNN, s):
     M = plrnn.state_size
     h = plrnn.h + plrnn.C @ s
@@ -198,6 +201,7 @@ def cycles(
     seeds: ArrayLike | None = None,
     tol: float = 1e-10,
     dedupe_tol: float = 1e-8,
+    max_sequences: int = MAX_SEQUENCES,
 ) -> PLRNNCycles:
     """All k-cycles (``order = k``) of ``plrnn`` under the constant input ``s``.
 
@@ -208,6 +212,11 @@ def cycles(
     regions a long trajectory visits, which finds cycles embedded in an attractor). ``tol`` is the
     boundary tolerance of the region test (and the singularity threshold on
     |det(I − W_k⋯W_1)|); ``dedupe_tol`` the relative distance merging duplicates.
+
+    The exhaustive search refuses up front (a ValueError naming the limit) when
+    ``order · 2^(M·order)`` exceeds ``max_sequences`` (default 2^22, about 40 s
+    on 2 CPU cores: 2^20 fixed-point regions take 9 s and each further unit
+    ×2.2); use ``method="scyfi"`` beyond it.
     """
     if order < 1:
         raise ValueError(f"order must be >= 1, got {order}")
@@ -219,9 +228,11 @@ def cycles(
 
     if method == "exhaustive":
         n_bits = M * order
-        if n_bits > 40:
-            raise ValueError(f"exhaustive search over 2^{n_bits} region sequences is infeasible; "
-                             "use method='scyfi'")
+        if not exhaustive_feasible(M, order, max_sequences):
+            raise ValueError(
+                f"exhaustive search over 2^{n_bits} region sequences (M = {M}, order {order}) "
+                f"exceeds the limit order·2^(M·order) <= max_sequences = {max_sequences:,} "
+                "(about a minute on 2 CPU cores); use method='scyfi', the heuristic search")
         if n_bits > 31 and not jax.config.jax_enable_x64:
             raise ValueError(f"exhaustive search over 2^{n_bits} sequences needs 64-bit integers: "
                              "enable jax_enable_x64 (or use method='scyfi')")
@@ -252,6 +263,12 @@ def cycles(
     else:
         raise ValueError(f"method must be 'exhaustive' or 'scyfi', got {method!r}")
     return _package(plrnn, order, zs_list, pats_list, n_singular, dedupe_tol, notes)
+
+
+def exhaustive_feasible(M: int, order: int, max_sequences: int = None) -> bool:
+    """Whether ``cycles(..., method="exhaustive")`` accepts M units and this order."""
+    limit = MAX_SEQUENCES if max_sequences is None else max_sequences
+    return M * order < 63 and order * (1 << (M * order)) <= limit
 
 
 def trajectory_seeds(ys: ArrayLike, order: int, n: int | None = None, stride: int = 1):

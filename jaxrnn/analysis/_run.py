@@ -22,7 +22,7 @@ import yaml
 from .._simulate import simulate
 from ..models import PLRNN
 from ._lyapunov import kaplan_yorke_dimension, lyapunov_spectrum
-from ._plrnn_cycles import cycles, trajectory_seeds
+from ._plrnn_cycles import MAX_SEQUENCES, cycles, exhaustive_feasible, trajectory_seeds
 
 __all__ = ["analyse_run"]
 
@@ -87,12 +87,15 @@ def analyse_run(run_dir, *, out=None, max_order: int = 2, n_trials: int = 50,
                "mean_eigenvalues_near_one_per_region": near_one, "cycles": {}}
     seeds_from = np.asarray(trajs[:, 1:]).reshape(-1, M)
     for k in range(1, max_order + 1):
-        if M * k <= 20:
-            found = cycles(model, k)
+        if exhaustive_feasible(M, k):
+            found, method = cycles(model, k), "exhaustive"
         else:
             found = cycles(model, k, method="scyfi", n_init=500,
                            seeds=trajectory_seeds(seeds_from, k, n=2000, stride=3))
-        summary["cycles"][str(k)] = {"count": len(found), "kinds": list(found.kinds),
+            method = (f"scyfi (heuristic): the exhaustive search over 2^{M * k} region "
+                      f"sequences exceeds its limit of {MAX_SEQUENCES:,}")
+        summary["cycles"][str(k)] = {"method": method, "count": len(found),
+                                     "kinds": list(found.kinds),
                                      "n_singular": found.n_singular, "notes": list(found.notes)}
     z_end = trajs[0, -1]
     spec = np.asarray(lyapunov_spectrum(model, z_end, lyapunov_steps))
@@ -104,6 +107,8 @@ def analyse_run(run_dir, *, out=None, max_order: int = 2, n_trials: int = 50,
     axes[0].plot(np.cos(t), np.sin(t), "k-", lw=0.6)
     axes[0].plot(eigs.real, eigs.imag, ".", ms=3)
     axes[0].set_aspect("equal")
+    axes[0].set_xlabel("Re λ")
+    axes[0].set_ylabel("Im λ")
     axes[0].set_title(f"eigenvalues of A + W D_Ω, {len(regions)} visited regions\n"
                       f"{near_one:.1f} per region within {NEAR_ONE} of 1")
     reg = max(model.n_regularised, 1)
@@ -114,7 +119,8 @@ def analyse_run(run_dir, *, out=None, max_order: int = 2, n_trials: int = 50,
     axes[1].set_title("test trials: first latent unit")
     axes[2].bar(range(1, M + 1), spec)
     axes[2].axhline(0, color="k", lw=0.6)
-    axes[2].set_xlabel("index")
+    axes[2].set_xlabel("exponent index i (largest first)")
+    axes[2].set_ylabel("λ_i (nats per time step)")
     axes[2].set_title("Lyapunov spectrum of the autonomous map")
     fig.tight_layout()
     fig.savefig(out / "analysis.png", dpi=100)

@@ -14,7 +14,8 @@ import pathlib
 
 import numpy as np
 
-__all__ = ["DataError", "read_idx", "load_mnist", "sequential_mnist", "resolve_data_dir"]
+__all__ = ["DataError", "read_idx", "load_mnist", "sequential_mnist", "resolve_data_dir",
+           "mnist_search_path"]
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 _FILES = {
@@ -70,19 +71,35 @@ def _find(directory: pathlib.Path, stem: str) -> pathlib.Path:
     raise DataError(f"{directory / stem}[.gz]: file not found (expected standard MNIST IDX files)")
 
 
+def mnist_search_path(data_dir: str | os.PathLike | None = None) -> list[pathlib.Path]:
+    """Where MNIST is looked for, in order: ``data_dir`` (``task.data_dir`` or
+    ``--data-dir``) alone if given; else ``$JAXRNN_DATA``, then ``../shared/data/mnist``
+    relative to the working directory and to the jaxrnn checkout."""
+    if data_dir is not None:
+        return [pathlib.Path(data_dir).expanduser()]
+    places = []
+    if os.environ.get("JAXRNN_DATA"):
+        places.append(pathlib.Path(os.environ["JAXRNN_DATA"]).expanduser())
+    places.append(pathlib.Path("..") / "shared" / "data" / "mnist")
+    places.append(pathlib.Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist")
+    unique = []
+    for p in places:
+        if all(p.resolve() != q.resolve() for q in unique):
+            unique.append(p)
+    return unique
+
+
 def resolve_data_dir(data_dir: str | os.PathLike | None) -> pathlib.Path:
-    """The MNIST directory: ``data_dir`` if given, else ``$JAXRNN_DATA``."""
-    if data_dir is None:
-        data_dir = os.environ.get("JAXRNN_DATA")
-        if not data_dir:
-            raise DataError(
-                "no MNIST directory: set task.data_dir in the config, pass --data-dir, "
-                "or set JAXRNN_DATA"
-            )
-    path = pathlib.Path(data_dir).expanduser()
-    if not path.is_dir():
-        raise DataError(f"{path}: MNIST data directory not found")
-    return path
+    """The MNIST directory: the first existing place of `mnist_search_path`, else a
+    `DataError` naming every place searched."""
+    places = mnist_search_path(data_dir)
+    for path in places:
+        if path.is_dir():
+            return path
+    if data_dir is not None:
+        raise DataError(f"{places[0]}: MNIST data directory not found")
+    raise DataError("no MNIST directory: searched " + ", ".join(str(p) for p in places)
+                    + " (set task.data_dir, pass --data-dir or set JAXRNN_DATA)")
 
 
 def load_mnist(data_dir, split: str) -> tuple[np.ndarray, np.ndarray]:
