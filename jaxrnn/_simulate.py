@@ -175,6 +175,11 @@ def simulate(
     - ``unroll``: ``lax.scan`` unrolling of the Euler and map paths.
     """
     y0 = jnp.asarray(y0)
+    if jnp.issubdtype(y0.dtype, jnp.complexfloating):
+        raise TypeError(f"y0 must be real, got dtype {y0.dtype}")
+    if inputs is not None and not callable(inputs) and jnp.issubdtype(
+            jnp.asarray(inputs).dtype, jnp.complexfloating):
+        raise TypeError(f"inputs must be real, got dtype {jnp.asarray(inputs).dtype}")
     if not jnp.issubdtype(y0.dtype, jnp.floating):
         y0 = y0.astype(jnp.zeros(()).dtype)
     if y0.shape != (system.state_size,):

@@ -1,7 +1,10 @@
 """The ``jaxrnn`` command: train, evaluate, analyse and sweep models from YAML files.
 
-Exit codes: 0 success; 2 bad input (config key, file, data, existing run);
-3 training stopped on a non-finite loss (the last good checkpoint is kept).
+Exit codes: 0 success; 1 an internal error (a bug: please report it; ``--debug``
+shows the traceback); 2 bad input (config key, file, data, checkpoint, existing
+run); 3 training stopped on divergence (the last good checkpoint is kept);
+130 interrupted (Ctrl-C; resume with ``--resume``). Every error is one line on
+stderr; ``--debug`` adds the traceback.
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ import sys
 
 __all__ = ["main"]
 
+EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
+EXIT_INTERRUPTED = 130
+_DEBUG = False
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Train and evaluate recurrent networks (CTRNN, PLRNN, rPLRNN and the "
         "Table-1 baselines) from YAML configs.",
     )
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback with any error")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     t = sub.add_parser(
@@ -85,6 +93,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
+    if _DEBUG:
+        import traceback
+
+        exc = sys.exc_info()[1]
+        if exc is not None:
+            traceback.print_exc()
     print(f"jaxrnn: error: {message}", file=sys.stderr)
     return code
 
@@ -165,14 +179,20 @@ def _sweep(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command == "train":
-        return _train(args)
-    if args.command == "sweep":
-        return _sweep(args)
-    if args.command == "analyse":
-        return _analyse(args)
-    return _evaluate(args)
+    global _DEBUG
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _DEBUG = "--debug" in argv  # accepted before or after the command
+    args = _parser().parse_args([a for a in argv if a != "--debug"])
+    run = {"train": _train, "sweep": _sweep, "analyse": _analyse}.get(args.command, _evaluate)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        return _fail("interrupted; what was written so far is kept (train: resume with "
+                     "--resume RUN_DIR)", EXIT_INTERRUPTED)
+    except Exception as e:  # a bug, not bad input: one line, the traceback with --debug
+        first = str(e).splitlines()[0] if str(e) else ""
+        return _fail(f"internal error: {type(e).__name__}: {first} (run with --debug for the "
+                     "traceback, and please report it)", EXIT_INTERNAL)
 
 
 if __name__ == "__main__":

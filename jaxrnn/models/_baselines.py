@@ -32,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._validate import check_size
 from .._systems import AbstractDiscreteSystem
 
 __all__ = ["ReLURNN", "LSTM", "INPUT_STD"]
@@ -63,7 +64,9 @@ class ReLURNN(AbstractDiscreteSystem):
         key: PRNGKeyArray,
     ):
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
-        M = hidden_size
+        M = check_size("ReLURNN", "hidden_size", hidden_size, 1)
+        input_size = check_size("ReLURNN", "input_size", input_size, 0)
+        output_size = check_size("ReLURNN", "output_size", output_size, 0)
         kw, ku, kb, kv = jax.random.split(key, 4)
         bound = 1.0 / math.sqrt(M)
         if init == "random":  # PyTorch nn.RNN's default
@@ -113,7 +116,9 @@ class LSTM(AbstractDiscreteSystem):
     def __init__(self, hidden_size: int, input_size: int, output_size: int, *, dtype=None,
                  key: PRNGKeyArray):
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
-        H = hidden_size
+        H = check_size("LSTM", "hidden_size", hidden_size, 1)
+        input_size = check_size("LSTM", "input_size", input_size, 0)
+        output_size = check_size("LSTM", "output_size", output_size, 0)
         kx, kh, kb, kv = jax.random.split(key, 4)
         bound = 1.0 / math.sqrt(H)
         self.W_x = _uniform(kx, (4 * H, input_size), bound, dtype)

@@ -14,6 +14,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .._activations import AbstractActivation, get_activation
+from .._validate import check_size
 from .._systems import AbstractContinuousSystem
 
 __all__ = ["CTRNN"]
@@ -67,10 +68,8 @@ class CTRNN(AbstractContinuousSystem):
             raise ValueError(f"recurrent must be 'free' or 'skew', got {recurrent!r}")
         if form not in ("activation", "rate"):
             raise ValueError(f"form must be 'activation' or 'rate', got {form!r}")
-        if hidden_size < 1 or input_size < 0:
-            raise ValueError(
-                f"CTRNN needs hidden_size >= 1 and input_size >= 0, got {hidden_size}, {input_size}"
-            )
+        hidden_size = check_size("CTRNN", "hidden_size", hidden_size, 1)
+        input_size = check_size("CTRNN", "input_size", input_size, 0)
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
         kw, ki = jax.random.split(key)
         n, k = hidden_size, input_size

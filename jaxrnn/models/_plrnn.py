@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
+from .._validate import check_size
 from .._systems import AbstractDiscreteSystem
 from ._observation import CategoricalObservation, GaussianObservation, make_observation
 
@@ -122,9 +123,9 @@ class PLRNN(AbstractDiscreteSystem):
         dtype=None,
         key: PRNGKeyArray,
     ):
-        M, K = latent_size, input_size
-        if M < 1 or K < 0:
-            raise ValueError(f"PLRNN needs latent_size >= 1 and input_size >= 0, got {M}, {K}")
+        M = check_size("PLRNN", "latent_size", latent_size, 1)
+        K = check_size("PLRNN", "input_size", input_size, 0)
+        observation_size = check_size("PLRNN", "observation_size", observation_size, 0)
         if not 0 <= n_regularised <= M:
             raise ValueError(
                 f"n_regularised must lie in [0, latent_size={M}], got {n_regularised}"

@@ -9,8 +9,10 @@ malformed file raises `DataError` naming the file and what was expected.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import pathlib
+import zlib
 
 import numpy as np
 
@@ -34,7 +36,7 @@ def _open_bytes(path: pathlib.Path) -> bytes:
     if raw[:2] == b"\x1f\x8b":
         try:
             return gzip.decompress(raw)
-        except (OSError, EOFError) as e:
+        except (OSError, EOFError, zlib.error) as e:
             raise DataError(f"{path}: corrupt or truncated gzip data ({e})") from None
     return raw
 
@@ -55,13 +57,13 @@ def read_idx(path: str | os.PathLike, expected_ndim: int | None = None) -> np.nd
     if len(data) < header:
         raise DataError(f"{path}: truncated header")
     shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    n_bytes = int(np.prod(shape)) * dtype.itemsize
+    n_bytes = math.prod(shape) * dtype.itemsize
     if len(data) - header != n_bytes:
         raise DataError(
             f"{path}: header says shape {shape} ({n_bytes} bytes of data) but the file holds "
             f"{len(data) - header} bytes (truncated?)"
         )
-    return np.frombuffer(data, dtype=dtype, count=int(np.prod(shape)), offset=header).reshape(shape)
+    return np.frombuffer(data, dtype=dtype, count=math.prod(shape), offset=header).reshape(shape)
 
 
 def _find(directory: pathlib.Path, stem: str) -> pathlib.Path:

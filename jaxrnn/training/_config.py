@@ -8,6 +8,7 @@ it into exit code 2 before anything is written.
 from __future__ import annotations
 
 import dataclasses
+import math
 import pathlib
 import types
 import typing
@@ -171,13 +172,18 @@ def _check_type(value, annotation, key):
         if isinstance(value, float) and value.is_integer():
             return int(value)
     elif annotation is float:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string
+            number = float(value)
+        elif isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 pass
+        if number is not None:
+            if not math.isfinite(number):
+                raise ConfigError(f"config key '{key}': must be a finite number, got {value!r}")
+            return number
     elif annotation is str:
         if isinstance(value, str):
             return value
@@ -332,7 +338,12 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
                 raise ConfigError(f"config key '{path}': '{k}' is not a section")
             node[k] = child
             node = child
-        node[keys[-1]] = yaml.safe_load(text)
+        try:
+            node[keys[-1]] = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+            raise ConfigError(f"config key '{path.strip()}': --set value {text!r} is not valid "
+                              f"YAML ({problem})") from None
     return raw
 
 
