@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import itertools
 import math
+import pathlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -106,6 +107,7 @@ def sweep(
     shard: bool = True,
     dtype=None,
     progress: Callable[[int, int], None] | None = None,
+    checkpoint_dir=None,
 ) -> SweepResult:
     """Evaluate ``fn(**point)`` at every point of the grid spanned by ``axes``.
 
@@ -121,6 +123,10 @@ def sweep(
     - ``shard``: shard each chunk over all local devices when there are several.
     - ``dtype``: dtype of the parameters (default: JAX's default float).
     - ``progress``: called as ``progress(points_done, n_points)`` after every chunk.
+    - ``checkpoint_dir``: a directory where every finished chunk's outputs are
+      saved (``chunk-<start>-<stop>.npz``, written atomically); chunks already
+      there are loaded instead of computed, so an interrupted sweep resumes
+      where it stopped. The grid and ``chunk_size`` must be the same as before.
     """
     params = grid_points(axes)
     n = len(next(iter(params.values())))
@@ -148,11 +154,22 @@ def sweep(
         stop = min(start + chunk_size, n)
         idx = np.arange(start, start + chunk_size)
         idx[stop - start:] = stop - 1  # pad with the last point: one program shape
-        chunk = {k: v[idx] for k, v in params.items()}
-        if sharding is not None:
-            chunk = jax.device_put(chunk, sharding)
-        out = batched(chunk)
-        pieces.append(jax.tree_util.tree_map(lambda a, m=stop - start: np.asarray(a)[:m], out))
+        saved = None if checkpoint_dir is None else \
+            pathlib.Path(checkpoint_dir) / f"chunk-{start}-{stop}-of-{n}.npz"
+        if saved is not None and saved.is_file():
+            with np.load(saved) as f:
+                pieces.append({k: f[k] for k in f.files})
+        else:
+            chunk = {k: v[idx] for k, v in params.items()}
+            if sharding is not None:
+                chunk = jax.device_put(chunk, sharding)
+            out = batched(chunk)
+            piece = jax.tree_util.tree_map(lambda a, m=stop - start: np.asarray(a)[:m], out)
+            if saved is not None:
+                from .training._checkpoint import save_npz
+
+                save_npz(saved, piece)
+            pieces.append(piece)
         if progress is not None:
             progress(stop, n)
     outputs = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}

@@ -87,7 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("sweep_file", metavar="SWEEP.yaml", help="the sweep file")
     w.add_argument("--out", metavar="DIR", help="output directory (default: runs/<sweep name>)")
     w.add_argument("--resume", action="store_true",
-                   help="continue an interrupted training sweep in --out")
+                   help="continue an interrupted sweep in --out (finished grid chunks and "
+                   "trained epochs are kept)")
     w.add_argument("--no-progress", action="store_true", help="no progress output")
     return parser
 

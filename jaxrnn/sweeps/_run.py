@@ -138,9 +138,11 @@ def _prepare_system(spec: SweepSpec):
             if progress:
                 print(f"{spec.name}: {done}/{total} grid points", file=sys.stderr, flush=True)
 
+        chunks = out / "chunks"  # finished chunks: an interrupted sweep resumes from them
+        chunks.mkdir(exist_ok=True)
         result = sweep(lambda **p: {k: v for k, v in fn(**p).items() if k in outputs},
                        spec.axes, chunk_size=spec.chunk_size, memory_budget=spec.memory_budget,
-                       dtype=dtype, progress=report)
+                       dtype=dtype, progress=report, checkpoint_dir=chunks)
         return result.rows()
 
     return run, outputs
@@ -188,6 +190,8 @@ def run_sweep(spec: SweepSpec, out, *, progress: bool = True, resume: bool = Fal
         raise RunExists(f"{out} already holds a sweep's results: choose another --out")
     if spec.kind == "training" and (out / "population").exists() and not resume:
         raise RunExists(f"{out} already holds a training sweep: pass --resume to continue it")
+    if spec.kind == "system" and (out / "chunks").exists() and not resume:
+        raise RunExists(f"{out} holds an interrupted sweep: pass --resume to finish it")
     run, outputs = (_prepare_system if spec.kind == "system" else _prepare_training)(spec)
     heatmap = _heatmap_settings(spec, outputs)
     out.mkdir(parents=True, exist_ok=True)
@@ -196,4 +200,6 @@ def run_sweep(spec: SweepSpec, out, *, progress: bool = True, resume: bool = Fal
     rows = run(out, progress, resume)
     write_csv(out / "results.csv", rows)
     _heatmap(spec, rows, heatmap, out)
+    if (out / "chunks").is_dir():  # results.csv holds them now
+        shutil.rmtree(out / "chunks")
     return rows

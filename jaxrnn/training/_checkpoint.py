@@ -12,7 +12,7 @@ import tempfile
 
 import equinox as eqx
 
-__all__ = ["save_tree", "load_tree", "keep_previous", "write_text", "write_csv", "append_line",
+__all__ = ["save_tree", "load_tree", "keep_previous", "save_npz", "write_text", "write_csv", "append_line",
            "CheckpointError"]
 
 
@@ -85,6 +85,8 @@ def keep_previous(path) -> None:
     if not path.is_file():
         return
     prev = path.with_name(f"{path.stem}.prev{path.suffix}")
+    if prev.is_file() and os.path.samefile(path, prev):
+        return  # already kept (rename() between two links of one file would do nothing)
     tmp = path.with_name(f".{prev.name}.tmp")
     if tmp.exists():
         tmp.unlink()
@@ -95,6 +97,13 @@ def keep_previous(path) -> None:
 
         shutil.copyfile(path, tmp)
     os.replace(tmp, prev)
+
+
+def save_npz(path, arrays: dict) -> None:
+    """A dict of arrays as an ``.npz`` file, atomically."""
+    import numpy as np
+
+    _atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def write_text(path, text: str) -> None:

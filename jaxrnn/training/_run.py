@@ -59,13 +59,13 @@ def _read_config(run_dir: pathlib.Path) -> Config:
 
 
 def _population_state(trainer: Trainer, epoch, step, best):
-    fdt = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+    fdt = np.float64  # NumPy: the file format must not depend on jax_enable_x64
     return {"params": trainer.params, "opt_state": trainer.opt_state,
             "alpha": trainer.hyper.alpha, "alive": jnp.asarray(trainer.alive),
             "stopped": jnp.asarray(trainer.stopped), "above": jnp.asarray(trainer.above),
             "epoch": jnp.asarray(epoch, jnp.int32), "step": jnp.asarray(step, jnp.int32),
-            "best_score": jnp.asarray([b[0] for b in best], fdt),
-            "best_loss": jnp.asarray([b[1] for b in best], fdt),
+            "best_score": np.asarray([b[0] for b in best], fdt),
+            "best_loss": np.asarray([b[1] for b in best], fdt),
             "best_epoch": jnp.asarray([b[2] for b in best], jnp.int32)}
 
 
@@ -120,9 +120,12 @@ def _fit(trainer: Trainer, dirs, ckpt_dir: pathlib.Path, *, resume, progress,
     records = [[] for _ in range(P)]
     for i, d in enumerate(dirs):
         path = d / "metrics.jsonl"
+        for stale in d.glob(".*.tmp*"):  # a kill -9 mid-write leaves its temporary file
+            stale.unlink()
         if path.exists():  # keep only the epochs the checkpoint has
-            lines = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
-            records[i] = [r for r in lines if r["epoch"] <= epoch and "test_loss" in r]
+            lines = [_json_or_none(x) for x in path.read_text().splitlines() if x.strip()]
+            records[i] = [r for r in lines
+                          if r is not None and r["epoch"] <= epoch and "test_loss" in r]
             write_text(path, "".join(json.dumps(r) + "\n" for r in records[i]))
     previous = [_previous_summary(d) if resume else {} for d in dirs]
     status = ["completed"] * P
@@ -289,6 +292,14 @@ def _load_checkpoint(last: pathlib.Path, template, dirs):
                              f"'jaxrnn evaluate {d}' still works")
         raise CheckpointError(str(e) + ("; " + "; ".join(hints) if hints else
                                         "; no intact checkpoint to resume from")) from None
+
+
+def _json_or_none(line: str):
+    """A metrics line, or None for one cut short by a kill mid-append."""
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None
 
 
 def _previous_summary(run_dir: pathlib.Path) -> dict:

@@ -337,13 +337,14 @@ class Trainer:
     def state_tree(self, epoch, step, best_score, best_loss, best_epoch, member: int = 0):
         """One member's resumable state (the format of ``last.eqx``)."""
         one = (lambda t: t) if self.P == 1 else (lambda t: member_slice(t, member))
-        fdt = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+        # counters as NumPy float64: the file format must not depend on jax_enable_x64
         return {"params": one(self.params), "opt_state": one(self.opt_state),
                 "alpha": jnp.asarray(one(self.hyper.alpha), self.dtype),
                 "above": jnp.asarray(self.above[member], jnp.int32),
                 "stopped": jnp.asarray(self.stopped[member]),
                 "epoch": jnp.asarray(epoch, jnp.int32), "step": jnp.asarray(step, jnp.int32),
-                "best_score": jnp.asarray(best_score, fdt), "best_loss": jnp.asarray(best_loss, fdt),
+                "best_score": np.asarray(best_score, np.float64),
+                "best_loss": np.asarray(best_loss, np.float64),
                 "best_epoch": jnp.asarray(best_epoch, jnp.int32)}
 
     def load_states(self, states: Sequence[dict]) -> None:
