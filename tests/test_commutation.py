@@ -38,15 +38,25 @@ def test_discretise_rescale_commute(seed, n, tau, dt, act):
     rhs = jaxrnn.discretise(model, tau * dt)
     ys, xs = random_points(seed, n, 2)
     for y, x in zip(ys, xs):
-        np.testing.assert_allclose(lhs.step(y, x), rhs.step(y, x), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(lhs.step(y, x), rhs.step(y, x), rtol=1e-12, atol=1e-12, equal_nan=False)
     inputs = jnp.sin(jnp.arange(40.0))[:, None] * jnp.ones(2)
-    a = jaxrnn.simulate(lhs, ys[0], inputs=inputs).ys
-    b = jaxrnn.simulate(rhs, ys[0], inputs=inputs).ys
-    np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+    _same_trajectory(jaxrnn.simulate(lhs, ys[0], inputs=inputs),
+                     jaxrnn.simulate(rhs, ys[0], inputs=inputs))
     # and through the continuous simulate: Euler step Δ on R_τ vs step τΔ on the original
-    c = jaxrnn.simulate(jaxrnn.rescale(model, tau), ys[0], n_steps=40, dt=dt, inputs=inputs).ys
-    d = jaxrnn.simulate(model, ys[0], n_steps=40, dt=tau * dt, inputs=inputs).ys
-    np.testing.assert_allclose(c, d, rtol=1e-10, atol=1e-10)
+    _same_trajectory(
+        jaxrnn.simulate(jaxrnn.rescale(model, tau), ys[0], n_steps=40, dt=dt, inputs=inputs),
+        jaxrnn.simulate(model, ys[0], n_steps=40, dt=tau * dt, inputs=inputs))
+
+
+def _same_trajectory(a, b):
+    """Equal trajectories; a diverged one (Euler with a large τΔ) must diverge in both, at
+    the same step, and agree before it. NaN never passes as equal."""
+    assert bool(a.diverged) == bool(b.diverged)
+    ya, yb = np.asarray(a.ys), np.asarray(b.ys)
+    finite = np.isfinite(ya)
+    np.testing.assert_array_equal(finite, np.isfinite(yb))
+    assert finite[0].all()
+    np.testing.assert_allclose(ya[finite], yb[finite], rtol=1e-10, atol=1e-10, equal_nan=False)
 
 
 @given(seeds, sizes, dts, st.sampled_from(ACTIVATIONS))
@@ -57,12 +67,12 @@ def test_discretise_linearise_commute(seed, n, dt, act):
     l_of_d = jaxrnn.linearise(jaxrnn.discretise(model, dt))  # linearised Euler map
     assert isinstance(l_of_d, jaxrnn.AffineMap)
     flow = jaxrnn.linearise(model)
-    np.testing.assert_allclose(l_of_d.M, np.eye(n) + dt * flow.A, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(l_of_d.N, dt * flow.B, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(l_of_d.c, dt * flow.c, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(l_of_d.M, np.eye(n) + dt * flow.A, rtol=1e-12, atol=1e-12, equal_nan=False)
+    np.testing.assert_allclose(l_of_d.N, dt * flow.B, rtol=1e-12, atol=1e-12, equal_nan=False)
+    np.testing.assert_allclose(l_of_d.c, dt * flow.c, rtol=1e-12, atol=1e-12, equal_nan=False)
     ys, xs = random_points(seed, n, 2)
     for y, x in zip(ys, xs):
-        np.testing.assert_allclose(d_of_l.step(y, x), l_of_d.step(y, x), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(d_of_l.step(y, x), l_of_d.step(y, x), rtol=1e-12, atol=1e-12, equal_nan=False)
 
 
 @given(seeds, sizes, taus, st.sampled_from(ACTIVATIONS))
@@ -72,13 +82,13 @@ def test_linearise_rescale_commute(seed, n, tau, act):
     l_of_r = jaxrnn.linearise(jaxrnn.rescale(model, tau))
     r_of_l = jaxrnn.rescale(jaxrnn.linearise(model), tau)
     flow = jaxrnn.linearise(model)
-    np.testing.assert_allclose(l_of_r.A, tau * flow.A, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(l_of_r.B, tau * flow.B, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(l_of_r.c, tau * flow.c, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(l_of_r.A, tau * flow.A, rtol=1e-12, atol=1e-12, equal_nan=False)
+    np.testing.assert_allclose(l_of_r.B, tau * flow.B, rtol=1e-12, atol=1e-12, equal_nan=False)
+    np.testing.assert_allclose(l_of_r.c, tau * flow.c, rtol=1e-12, atol=1e-12, equal_nan=False)
     ys, xs = random_points(seed, n, 2)
     for y, x in zip(ys, xs):
         np.testing.assert_allclose(l_of_r.vector_field(0.0, y, x), r_of_l.vector_field(0.0, y, x),
-                                   rtol=1e-12, atol=1e-12)
+                                   rtol=1e-12, atol=1e-12, equal_nan=False)
 
 
 @given(seeds, sizes, taus)
@@ -88,7 +98,7 @@ def test_rescale_is_invertible(seed, n, tau):
     ys, xs = random_points(seed, n, 2)
     for y, x in zip(ys, xs):
         np.testing.assert_allclose(back.vector_field(0.0, y, x), model.vector_field(0.0, y, x),
-                                   rtol=1e-12, atol=1e-12)
+                                   rtol=1e-12, atol=1e-12, equal_nan=False)
 
 
 def test_linearised_ctrnn_has_the_closed_form(key, x64):

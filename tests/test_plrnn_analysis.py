@@ -245,9 +245,17 @@ def test_basin_boundary_is_the_stable_manifold_of_the_saddle(x64):
             assert _dist_to_segments(0.5 * (a + b), S.segments) <= spacing  # boundary on W^s
             crossings += 1
     assert crossings > 50
-    # ... and conversely: grid points on either side of W^s near it carry different labels
+    # ... and conversely: points just either side of W^s carry different labels
     sample = S.segments[np.linalg.norm(S.segments.mean(axis=1), axis=1) < 5]
-    assert len(sample) > 0
+    assert len(sample) > 10
+    mid = sample.mean(axis=1)
+    tangent = sample[:, 1] - sample[:, 0]
+    normal = np.stack([-tangent[:, 1], tangent[:, 0]], 1)
+    normal /= np.linalg.norm(normal, axis=1, keepdims=True)
+    delta = 0.02
+    sides = basins(model, np.concatenate([mid + delta * normal, mid - delta * normal]),
+                   n_steps=600).labels.reshape(2, -1)
+    assert np.all(sides[0] != sides[1])
 
 
 def test_divergent_initial_states_are_labelled():

@@ -83,21 +83,36 @@ def test_idx_reader_reads_the_shared_mnist():
     np.testing.assert_array_equal(xp[:, :, 0], x[:10, perm, 0])
 
 
-@needs_mnist
+def _idx(array):
+    array = np.asarray(array, np.uint8)
+    return (bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big")
+                                                       for n in array.shape) + array.tobytes())
+
+
 def test_idx_reader_rejects_truncated_and_missing_files(tmp_path):
-    data = gzip.decompress((MNIST / "t10k-labels-idx1-ubyte.gz").read_bytes())
+    """Tiny IDX files built here, so these run wherever the tests run."""
+    data = _idx(np.arange(100) % 10)
+    good = tmp_path / "labels-idx1-ubyte"
+    good.write_bytes(data)
+    np.testing.assert_array_equal(read_idx(good), np.arange(100) % 10)
     bad = tmp_path / "t10k-labels-idx1-ubyte"
-    bad.write_bytes(data[:-100])
-    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte: header says shape \(10000,\)"):
+    bad.write_bytes(data[:-10])
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte: header says shape \(100,\)"):
         read_idx(bad)
     cut_gz = tmp_path / "cut.gz"
-    cut_gz.write_bytes((MNIST / "t10k-labels-idx1-ubyte.gz").read_bytes()[:200])
+    cut_gz.write_bytes(gzip.compress(data)[:20])
     with pytest.raises(DataError, match="cut.gz: corrupt or truncated gzip"):
         read_idx(cut_gz)
     garbage = tmp_path / "garbage"
     garbage.write_bytes(b"not an idx file")
     with pytest.raises(DataError, match="not an IDX file"):
         read_idx(garbage)
+    with pytest.raises(DataError, match="missing: file not found"):
+        read_idx(tmp_path / "missing")
+    images = tmp_path / "images"
+    images.write_bytes(_idx(np.zeros((2, 28, 28))))
+    with pytest.raises(DataError, match="expected an IDX file with 1 dimensions, got 3"):
+        read_idx(images, expected_ndim=1)
     with pytest.raises(DataError, match="train-images-idx3-ubyte.*file not found"):
         sequential_mnist(tmp_path, "train")
 
