@@ -1,9 +1,15 @@
 """Test configuration: float64 everywhere (tolerances down to 1e-12 need it) and a PRNG key."""
 
+import os
+
 import jax
 
-# Enabled before any test module builds arrays, so every test runs in float64.
-jax.config.update("jax_enable_x64", True)
+# Float64 everywhere (enabled before any test module builds arrays), except in the
+# float32 suite: tests/float32 runs in a fresh process with x64 off, as the CLI runs
+# (tests/test_float32.py starts it with JAXRNN_TEST_X64=0).
+X64 = os.environ.get("JAXRNN_TEST_X64", "1") != "0"
+jax.config.update("jax_enable_x64", X64)
+collect_ignore = [] if not X64 else ["float32"]
 
 import jax.numpy as jnp  # noqa: E402
 import pytest  # noqa: E402
@@ -23,3 +29,12 @@ def x64():
     """Asserts that float64 is active (for tests whose tolerances need it)."""
     assert jnp.zeros(()).dtype == jnp.float64
     return jnp.float64
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
