@@ -11,7 +11,7 @@ Resumable: the trainer state and the losses so far are saved after every epoch
 and a restart continues from them.
 
     python experiments/loss_spikes.py --T 200 --batch-size 16 --clip 10 --epochs 40 \\
-        --out runs/loss_spikes_B16
+        --learn-z0 --out runs/loss_spikes_B16   # experiments/loss_spikes/ holds its output
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ def main(argv=None):
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threshold", type=float, default=100.0)
+    p.add_argument("--learn-z0", action="store_true", help="learn the initial state mu0")
     p.add_argument("--out", default="runs/loss_spikes")
     args = p.parse_args(argv)
     out = pathlib.Path(args.out)
@@ -52,7 +53,7 @@ def main(argv=None):
     cfg = load_config(ROOT / "configs" / "addition_rplrnn.yaml", [
         f"task.T={args.T}", f"train.batch_size={args.batch_size}",
         f"train.clip_norm={args.clip}", f"train.epochs={args.epochs}", f"seed={args.seed}",
-        "train.abort_loss=null"])
+        "train.abort_loss=null", f"model.learn_z0={'true' if args.learn_z0 else 'false'}"])
     tr = Trainer(cfg)
     state_path, steps_path = out / "state.eqx", out / "steps.npy"
     epoch, rows, steps = 0, [], np.zeros(0)
