@@ -185,6 +185,12 @@ def main(argv: list[str] | None = None) -> int:
     _DEBUG = "--debug" in argv  # accepted before or after the command
     args = _parser().parse_args([a for a in argv if a != "--debug"])
     run = {"train": _train, "sweep": _sweep, "analyse": _analyse}.get(args.command, _evaluate)
+    import signal
+
+    def _terminate(signum, frame):  # kill/SIGTERM (e.g. a session ending): finish as Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)  # the CLI owns its process; the library never
     try:
         return run(args)
     except KeyboardInterrupt:

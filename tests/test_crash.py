@@ -110,14 +110,15 @@ def test_kill_at_random_moments_then_resume_equals_uninterrupted(reference, tmp_
         proc = subprocess.Popen([sys.executable, "-m", "jaxrnn.cli", *args, "--no-progress"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         try:
-            proc.wait(timeout=float(rng.uniform(2.0, 7.0)) if attempt < 5 else 300)
+            _, err = proc.communicate(timeout=float(rng.uniform(2.0, 7.0)) if attempt < 5
+                                      else 300)
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
-            proc.wait()
+            _, err = proc.communicate()
             kills += 1
         if proc.returncode == 0:
             break
-    assert proc.returncode == 0, proc.stderr.read().decode()
+    assert proc.returncode == 0, err.decode()
     assert kills >= 1
     _assert_whole(run)
     summary = json.loads((run / "summary.json").read_text())
@@ -149,3 +150,29 @@ def test_killed_system_sweep_resumes_its_unfinished_chunks(tmp_path):
     assert (tmp_path / "part" / "results.csv").read_text() == \
         (tmp_path / "full" / "results.csv").read_text()
     assert not (tmp_path / "part" / "chunks").exists()
+
+
+def test_sigterm_ends_a_run_as_interrupted_and_it_resumes(reference, tmp_path):
+    cfg = reference / "c.yaml"
+    run = tmp_path / "run"
+    env = {**os.environ, "JAX_ENABLE_X64": "0"}
+    proc = subprocess.Popen([sys.executable, "-m", "jaxrnn.cli", "train", str(cfg), "--out",
+                             str(run), "--no-progress"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=env)
+    deadline = time.time() + 120
+    while not (run / "last.eqx").is_file() and time.time() < deadline:  # after one epoch
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)  # waits, reads and closes the pipe
+    err = err.decode().strip().splitlines()
+    if proc.returncode == 0:  # finished before the signal arrived: nothing to check
+        return
+    assert proc.returncode == 130 and len(err) == 1 and "interrupted" in err[0], err
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "interrupted"
+    out = _cli(["train", "--resume", str(run), "--no-progress"])
+    assert out.returncode == 0, out.stderr
+    config = load_config(cfg)
+    for a, b in zip(_leaves(reference / "run" / "last.eqx", config),
+                    _leaves(run / "last.eqx", config)):
+        np.testing.assert_array_equal(a, b)
