@@ -66,12 +66,15 @@ def jaxrnn_time(name: str, args) -> dict:
             train(config, run_dir, resume=resume, progress=False)
         except TrainingDiverged as e:
             print(f"[{name}] {e}")
+        done = json.loads(summary_path.read_text())["status"] in (
+            "completed", "stopped_early", "diverged")
     records = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()
                if x.strip()]
     records = [r for r in records if "test_frac_correct" in r]
     hit = next((r for r in records if r["test_frac_correct"] >= args.target), None)
     B = PROTOCOLS[name]["train.batch_size"]
-    return {"B": B, "epochs": hit["epoch"] if hit else None, "done": done,
+    status = json.loads(summary_path.read_text())["status"]
+    return {"B": B, "epochs": hit["epoch"] if hit else None, "done": done, "status": status,
             "epochs_run": records[-1]["epoch"],
             "seconds": hit["elapsed_s"] if hit else None,
             "s_per_epoch": records[-1]["elapsed_s"] / records[-1]["epoch"],
@@ -105,7 +108,7 @@ def main(argv=None):
     rows = []
     n_train = 100_000
     for name, r in results.items():
-        missed = f"not reached in {r['epochs_run']} epochs" + ("" if r["done"] else " (so far)")
+        missed = f"not reached in {r['epochs_run']} epochs ({r['status']})"
         row = [name, r["B"], r["epochs"] or missed, r["seconds"] or float("nan"),
                r["s_per_epoch"], r["best"]]
         if torch is not None:
