@@ -141,13 +141,14 @@ def write_outputs(out: pathlib.Path, rows: list[dict]) -> None:
 
     write_csv(out / "results.csv", [{k: r.get(k) for k in FIELDS} for r in rows])
     f = lambda v, spec: "–" if v in (None, "", "None") else format(float(v), spec)  # noqa: E731
-    lines = ["| task | model | T | best frac. correct (epoch) | final (epoch) | published | "
-             "time to 0.99 (MNIST 0.9) | wall time | status |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| task | model | T | protocol | seed | best frac. correct (epoch) | final (epoch) | "
+             "published | time to 0.99 (MNIST 0.9) | wall time | status |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         tt = r["time_to_target_s"]
         lines.append(
-            f"| {r['task']} | {r['model']} | {r['T']} | {f(r['best_frac_correct'], '.4f')} "
+            f"| {r['task']} | {r['model']} | {r['T']} | {r['protocol']} | {r['seed']} | "
+            f"{f(r['best_frac_correct'], '.4f')} "
             f"({r['best_epoch']}) | {f(r['final_frac_correct'], '.4f')} ({r['final_epoch']}) | "
             f"{f(r['published'], '.3g')} | "
             f"{'not reached' if tt in (None, '', 'None') else f'{float(tt) / 60:.1f} min'} | "
@@ -164,15 +165,18 @@ def plot(out: pathlib.Path, rows: list[dict]) -> None:
     colors = {}
     for j, task in enumerate(tasks):
         mine = [r for r in rows if r["task"] == task]
+        markers = {"paper_text": "o-", "authors_code": "s--", "authors_code_z0": "^:"}
         for model in dict.fromkeys(r["model"] for r in mine):
-            pts = sorted((int(r["T"]), float(r["best_frac_correct"] or 0),
-                          float(r["best_test_loss"] or "nan")) for r in mine
-                         if r["model"] == model)
-            line, = axes[0, j].plot([p[0] for p in pts], [p[1] for p in pts], "o-",
-                                    color=colors.get(model), label=f"{model} (jaxrnn)")
-            colors[model] = line.get_color()
-            axes[1, j].semilogy([p[0] for p in pts], [p[2] for p in pts], "o-",
-                                color=colors[model], label=f"{model} (jaxrnn)")
+            for protocol in dict.fromkeys(r["protocol"] for r in mine if r["model"] == model):
+                pts = sorted((int(r["T"]), float(r["best_frac_correct"] or 0),
+                              float(r["best_test_loss"] or "nan")) for r in mine
+                             if r["model"] == model and r["protocol"] == protocol)
+                style = markers.get(protocol, "o-")
+                line, = axes[0, j].plot([q[0] for q in pts], [q[1] for q in pts], style,
+                                        color=colors.get(model), label=f"{model} ({protocol})")
+                colors[model] = line.get_color()
+                axes[1, j].semilogy([q[0] for q in pts], [q[2] for q in pts], style,
+                                    color=colors[model], label=f"{model} ({protocol})")
             pub = PUBLISHED.get((task, model), {})
             if pub:
                 ks = sorted(pub)
@@ -188,9 +192,8 @@ def plot(out: pathlib.Path, rows: list[dict]) -> None:
             ax.set_xlabel("sequence length T")
         if axes[0, j].get_legend_handles_labels()[0]:
             axes[0, j].legend(fontsize=7)
-    fig.suptitle("rPLRNN paper Fig. 2 with jaxrnn (M = 40, protocol "
-                 f"{rows[0]['protocol'] if rows else ''}; crosses: authors' result files)",
-                 fontsize=10)
+    fig.suptitle("rPLRNN paper Fig. 2 with jaxrnn (M = 40, full size, seed 0; crosses: the "
+                 "authors' result files)", fontsize=10)
     fig.tight_layout()
     tmp = out / ".fig2.tmp.png"
     fig.savefig(tmp, dpi=110)
@@ -209,6 +212,8 @@ def main(argv=None):
     p.add_argument("--only", nargs="+", default=None, metavar="TASK_MODEL[_T]",
                    help="run only these rows, e.g. addition_rplrnn_T200 mnist_lstm")
     p.add_argument("--out", default="experiments/fig2")
+    p.add_argument("--report-only", action="store_true",
+                   help="train nothing: rewrite results.md and fig2.png from results.csv")
     args = p.parse_args(argv)
     import matplotlib
 
@@ -220,6 +225,9 @@ def main(argv=None):
     if args.only:
         plan = [r for r in plan if row_name(*r) in args.only]
     rows = read_rows(out / "results.csv")
+    if args.report_only:
+        write_outputs(out, rows)
+        return
     done = {(r["task"], r["model"], int(r["T"]), r["protocol"], int(r["seed"])) for r in rows}
     for task, model, T in plan:
         if (task, model, T, args.protocol, args.seed) in done:

@@ -23,7 +23,8 @@ SYSTEM = {"name": "s", "kind": "system",
 
 
 def _rows(path):
-    return list(csv.DictReader(open(path)))
+    with open(path) as f:
+        return list(csv.DictReader(f))
 
 
 def test_axis_forms():

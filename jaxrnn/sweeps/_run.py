@@ -140,6 +140,11 @@ def _prepare_system(spec: SweepSpec):
 
         chunks = out / "chunks"  # finished chunks: an interrupted sweep resumes from them
         chunks.mkdir(exist_ok=True)
+        done = sum(int(c.name.split("-")[2]) - int(c.name.split("-")[1])
+                   for c in chunks.glob("chunk-*-*-of-*.npz"))
+        if done and progress:
+            print(f"{spec.name}: resuming, {done} grid points already done", file=sys.stderr,
+                  flush=True)
         result = sweep(lambda **p: {k: v for k, v in fn(**p).items() if k in outputs},
                        spec.axes, chunk_size=spec.chunk_size, memory_budget=spec.memory_budget,
                        dtype=dtype, progress=report, checkpoint_dir=chunks)
