@@ -206,10 +206,7 @@ def _fit(trainer: Trainer, dirs, ckpt_dir: pathlib.Path, *, resume, progress,
                 new_step, losses = trainer.run_epoch(epoch, step, on_chunk)
             except TrainingDiverged:
                 status[0] = "diverged"
-                d = trainer.died_at[0]
-                append_line(dirs[0] / "metrics.jsonl", {
-                    "epoch": d["epoch"], "step": d["step"], "diverged": True,
-                    "train_loss_at_abort": d["loss"]})
+                _log_divergence(dirs[0], trainer.died_at[0])
                 raise
             train_time += time.perf_counter() - t0
             steps_this_call += new_step - step
@@ -224,10 +221,7 @@ def _fit(trainer: Trainer, dirs, ckpt_dir: pathlib.Path, *, resume, progress,
                     continue
                 if not trainer.alive[i]:
                     status[i] = "diverged"
-                    d = trainer.died_at[i]
-                    append_line(dirs[i] / "metrics.jsonl", {
-                        "epoch": d["epoch"], "step": d["step"], "diverged": True,
-                        "train_loss_at_abort": d["loss"]})
+                    _log_divergence(dirs[i], trainer.died_at[i])
                     continue
                 finite = losses[:, i][np.isfinite(losses[:, i])]
                 record = {"epoch": epoch, "step": step, "train_loss": float(finite.mean()),
@@ -292,6 +286,12 @@ def _load_checkpoint(last: pathlib.Path, template, dirs):
                              f"'jaxrnn evaluate {d}' still works")
         raise CheckpointError(str(e) + ("; " + "; ".join(hints) if hints else
                                         "; no intact checkpoint to resume from")) from None
+
+
+def _log_divergence(run_dir: pathlib.Path, died: dict) -> None:
+    """The metrics line that marks where a member diverged."""
+    append_line(run_dir / "metrics.jsonl", {"epoch": died["epoch"], "step": died["step"],
+                                            "diverged": True, "train_loss_at_abort": died["loss"]})
 
 
 def _json_or_none(line: str):
