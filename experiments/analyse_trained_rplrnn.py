@@ -15,7 +15,7 @@ import pathlib
 
 import numpy as np
 
-from jaxrnn.analysis._run import NEAR_ONE, analyse_run
+from jaxrnn.analysis._run_report import NEAR_ONE, analyse_run
 from jaxrnn.training import load_config, train
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

@@ -4,9 +4,11 @@ Each row trains ``configs/<task>_<model>.yaml`` as shipped (protocol
 ``authors_cosine``: the authors' code, M = 40, 100,000 training and 10,000 test
 trials, batch 500, Adam 1e-3 decayed by a cosine over up to 120 epochs, gradient
 clip 3, τ = 5, M_reg/M = 0.5, the authors' initialisation with z₀ = 0; sequential
-MNIST on the complete 60,000/10,000 images) with ``task.T`` set and early stopping
-by ``train.patience`` (default 20 epochs without a new best test loss;
-``--patience 0`` turns it off). ``--protocol paper_text`` uses the paper's text
+MNIST on the complete 60,000/10,000 images) with ``task.T`` set. No early stopping
+by default: the cosine schedule needs its full length (measured at T = 200, seed 0: the
+test accuracy swung between 0.01 and 0.98 for the first 40 epochs, so ``--patience 20``
+ended the run at epoch 39 with a best of 0.980); ``--patience N`` stops after N epochs
+without a new best test loss. ``--protocol paper_text`` uses the paper's text
 instead (batch 16, clip 10, constant rate, 100 epochs, learned μ₀);
 ``authors_code`` the authors' code with its constant rate over 200 epochs and
 learned μ₀, ``authors_code_z0`` the same from z₀ = 0.
@@ -214,7 +216,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rows", nargs="+", default=["required"], choices=["required", "extra"])
     p.add_argument("--protocol", default="authors_cosine", choices=list(PROTOCOLS))
-    p.add_argument("--patience", type=int, default=20)
+    p.add_argument("--patience", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mnist-dir", default=os.environ.get(
         "JAXRNN_DATA", str(ROOT.parent / "shared" / "data" / "mnist")))

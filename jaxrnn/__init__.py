@@ -5,42 +5,42 @@ Models (`CTRNN`, `PLRNN`), the operators of seed 000 (`rescale`, `discretise`,
 and flows, and the line-attractor penalty of the rPLRNN.
 """
 
+from . import analysis as analysis
+from . import metrics as metrics
+from . import systems as systems
+from . import tasks as tasks
 from ._activations import AbstractActivation as AbstractActivation
 from ._activations import Affine as Affine
-from ._activations import CustomActivation as CustomActivation
 from ._activations import HardTanh as HardTanh
 from ._activations import Identity as Identity
 from ._activations import ReLU as ReLU
 from ._activations import Sigmoid as Sigmoid
 from ._activations import Tanh as Tanh
-from ._activations import get_activation as get_activation
+from ._activations_user import CustomActivation as CustomActivation
+from ._activations_user import get_activation as get_activation
+from ._grid_sweep import SweepResult as SweepResult
+from ._grid_sweep import grid_points as grid_points
+from ._grid_sweep import sweep as sweep
 from ._operators import Discretised as Discretised
 from ._operators import Rescaled as Rescaled
 from ._operators import discretise as discretise
 from ._operators import linearise as linearise
 from ._operators import rescale as rescale
-from ._regularisers import line_attractor_penalty as line_attractor_penalty
 from ._simulate import DEFAULT_DIVERGENCE_THRESHOLD as DEFAULT_DIVERGENCE_THRESHOLD
 from ._simulate import Trajectory as Trajectory
 from ._simulate import simulate as simulate
-from ._sweep import SweepResult as SweepResult
-from ._sweep import grid_points as grid_points
-from ._sweep import sweep as sweep
 from ._solvers import RK4 as RK4
-from ._systems import AbstractContinuousSystem as AbstractContinuousSystem
-from ._systems import AbstractDiscreteSystem as AbstractDiscreteSystem
-from ._systems import AbstractSystem as AbstractSystem
-from ._systems import AffineMap as AffineMap
-from ._systems import LinearFlow as LinearFlow
-from ._to_continuous import ContinuousPLRNN as ContinuousPLRNN
-from ._to_continuous import to_continuous as to_continuous
+from ._system_kinds import AbstractContinuousSystem as AbstractContinuousSystem
+from ._system_kinds import AbstractDiscreteSystem as AbstractDiscreteSystem
+from ._system_kinds import AbstractSystem as AbstractSystem
+from ._system_kinds import AffineMap as AffineMap
+from ._system_kinds import LinearFlow as LinearFlow
 from .models import CTRNN as CTRNN
 from .models import PLRNN as PLRNN
 from .models import CategoricalObservation as CategoricalObservation
 from .models import GaussianObservation as GaussianObservation
-from . import analysis as analysis
-from . import metrics as metrics
-from . import systems as systems
-from . import tasks as tasks
+from .models.plrnn._continuous import ContinuousPLRNN as ContinuousPLRNN
+from .models.plrnn._continuous import to_continuous as to_continuous
+from .models.plrnn._penalty import line_attractor_penalty as line_attractor_penalty
 
 __version__ = "0.1.0"

@@ -13,13 +13,13 @@ function σ itself it states
 Because the fields are static, two activations of the same kind compare equal
 and never trigger a retrace; a whole system's activations can be swapped with
 one ``jax.tree_util.tree_map(..., is_leaf=is_activation)`` (that is how
-``linearise`` works).
+``linearise`` works). User activations (`CustomActivation`) and the lookup by
+name (`get_activation`) are in ``_activations_user.py``.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
 from typing import ClassVar
 
 import equinox as eqx
@@ -27,18 +27,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike
 
-__all__ = [
-    "AbstractActivation",
-    "Tanh",
-    "HardTanh",
-    "ReLU",
-    "Sigmoid",
-    "Identity",
-    "Affine",
-    "CustomActivation",
-    "get_activation",
-    "is_activation",
-]
+__all__ = ["AbstractActivation", "Tanh", "HardTanh", "ReLU", "Sigmoid", "Identity", "Affine"]
 
 _LOG2 = 0.6931471805599453
 
@@ -71,7 +60,7 @@ class AbstractActivation(eqx.Module):
             "CustomActivation(fn, primitive=...)"
         )
 
-    def taylor(self, one_sided_slope: float | None = None) -> "Affine":
+    def taylor(self, one_sided_slope: float | None = None) -> Affine:
         """First-order Taylor expansion at 0: φ ↦ σ(0) + σ'(0) φ (seed 000, eq. 13).
 
         ``one_sided_slope`` is used where σ'(0) is undefined (ReLU: 0 or 1) and
@@ -226,90 +215,3 @@ class Affine(AbstractActivation):
 
     def primitive(self, x):
         return self.value * x + 0.5 * self.slope * jnp.square(x)
-
-
-class CustomActivation(AbstractActivation):
-    """A user activation: any elementwise callable, with optional primitive.
-
-    σ(0) and σ'(0) are computed from the function (σ'(0) by autodiff) unless
-    given. ``odd``/``bounded`` are declared by the user (defaults: False).
-    """
-
-    fn: Callable = eqx.field(static=True)
-    primitive_fn: Callable | None = eqx.field(static=True, default=None)
-    declared_odd: bool = eqx.field(static=True, default=False)
-    declared_bounded: bool = eqx.field(static=True, default=False)
-    slope: float | None = eqx.field(static=True, default=None)
-    name = "custom"
-    odd = False
-    bounded = False
-
-    def __call__(self, x):
-        return self.fn(x)
-
-    @property
-    def value_at_zero(self):
-        return float(self.fn(jnp.zeros(())))
-
-    @property
-    def slope_at_zero(self):
-        if self.slope is not None:
-            return self.slope
-        return float(jax.grad(lambda u: self.fn(u))(jnp.zeros(())))
-
-    def primitive(self, x):
-        if self.primitive_fn is None:
-            return super().primitive(x)
-        return self.primitive_fn(x)
-
-
-def is_odd(act: AbstractActivation) -> bool:
-    """Whether σ(-x) = -σ(x) (for user activations: as declared)."""
-    if isinstance(act, CustomActivation):
-        return act.declared_odd
-    if isinstance(act, Affine):
-        return act.value == 0.0
-    return act.odd
-
-
-def is_bounded(act: AbstractActivation) -> bool:
-    """Whether σ is bounded (for user activations: as declared)."""
-    if isinstance(act, CustomActivation):
-        return act.declared_bounded
-    if isinstance(act, Affine):
-        return act.slope == 0.0
-    return act.bounded
-
-
-_BUILTIN = {
-    "tanh": Tanh,
-    "hardtanh": HardTanh,
-    "hard_tanh": HardTanh,
-    "relu": ReLU,
-    "sigmoid": Sigmoid,
-    "identity": Identity,
-    "linear": Identity,
-}
-
-
-def get_activation(spec: str | Callable | AbstractActivation) -> AbstractActivation:
-    """An activation from a name (tanh, hardtanh, relu, sigmoid, identity),
-    an `AbstractActivation`, or any elementwise callable."""
-    if isinstance(spec, AbstractActivation):
-        return spec
-    if isinstance(spec, str):
-        try:
-            return _BUILTIN[spec.lower()]()
-        except KeyError:
-            raise ValueError(
-                f"unknown activation {spec!r}; expected one of "
-                f"{sorted(set(_BUILTIN) - {'hard_tanh', 'linear'})} or a callable"
-            ) from None
-    if callable(spec):
-        return CustomActivation(fn=spec)
-    raise TypeError(f"activation must be a name or a callable, got {type(spec).__name__}")
-
-
-def is_activation(node) -> bool:
-    """``is_leaf`` predicate that stops tree traversal at activations."""
-    return isinstance(node, AbstractActivation)

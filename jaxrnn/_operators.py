@@ -23,9 +23,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from ._activations import is_activation
+from ._activations_user import is_activation
 from ._solvers import get_solver
-from ._systems import (
+from ._system_kinds import (
     AbstractContinuousSystem,
     AbstractDiscreteSystem,
     AbstractSystem,

@@ -31,8 +31,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, PRNGKeyArray
 
+from ._simulate_diffrax import diffrax_path
+from ._simulate_scan import euler_path, map_path
 from ._solvers import get_solver
-from ._systems import AbstractContinuousSystem, AbstractDiscreteSystem
+from ._system_kinds import AbstractContinuousSystem, AbstractDiscreteSystem
 
 __all__ = ["Trajectory", "simulate", "DEFAULT_DIVERGENCE_THRESHOLD"]
 
@@ -50,29 +52,6 @@ class Trajectory(eqx.Module):
 
 def _is_concrete(x) -> bool:
     return not isinstance(x, jax.core.Tracer)
-
-
-def _iterate(step, y0, xs, n_steps, threshold, save_all, unroll):
-    """``y_{k+1} = step(y_k, xs_k)`` by ``lax.scan``, with the divergence convention."""
-
-    def body(carry, xk):
-        y, diverged = carry
-        y_next = step(y, xk)
-        if threshold is None:
-            return (y_next, diverged), (y_next if save_all else None)
-        ok = jnp.sum(jnp.square(y_next)) <= threshold**2  # False for inf and NaN
-        diverged = diverged | ~ok
-        y_keep = jnp.where(diverged, y, y_next)
-        out = jnp.where(diverged, jnp.nan, y_next) if save_all else None
-        return (y_keep, diverged), out
-
-    (y_last, diverged), ys = jax.lax.scan(
-        body, (y0, jnp.asarray(False)), xs, length=n_steps, unroll=unroll
-    )
-    if save_all:
-        return jnp.concatenate([y0[None], ys], axis=0), diverged
-    final = jnp.where(diverged, jnp.nan, y_last)
-    return final[None], diverged
 
 
 def _inputs_array(inputs, n_steps, k, dtype, what):
@@ -109,9 +88,11 @@ def _resolve_grid(t0, t1, dt, n_steps):
                 raise ValueError("give dt= (or t1=) together with n_steps=")
             dt = (t1 - t0) / max(n_steps, 1)
             if _is_concrete(dt) and float(np.asarray(dt)) <= 0 and n_steps > 0:
-                raise ValueError(f"t1 must be > t0 (dt = (t1 - t0)/n_steps = "
-                                 f"{float(np.asarray(dt))}); backward integration is not "
-                                 "supported")
+                raise ValueError(
+                    f"t1 must be > t0 (dt = (t1 - t0)/n_steps = "
+                    f"{float(np.asarray(dt))}); backward integration is not "
+                    "supported"
+                )
         return dt, n_steps, t0 + n_steps * dt
     if t1 is None or dt is None:
         raise ValueError("a continuous system needs t1= and dt=, or n_steps= and dt=")
@@ -177,8 +158,11 @@ def simulate(
     y0 = jnp.asarray(y0)
     if jnp.issubdtype(y0.dtype, jnp.complexfloating):
         raise TypeError(f"y0 must be real, got dtype {y0.dtype}")
-    if inputs is not None and not callable(inputs) and jnp.issubdtype(
-            jnp.asarray(inputs).dtype, jnp.complexfloating):
+    if (
+        inputs is not None
+        and not callable(inputs)
+        and jnp.issubdtype(jnp.asarray(inputs).dtype, jnp.complexfloating)
+    ):
         raise TypeError(f"inputs must be real, got dtype {jnp.asarray(inputs).dtype}")
     if not jnp.issubdtype(y0.dtype, jnp.floating):
         y0 = y0.astype(jnp.zeros(()).dtype)
@@ -199,16 +183,10 @@ def simulate(
         xs = _inputs_array(inputs, n_steps, k, dtype, "for a map")
         if saveat not in (None, "t1"):
             raise ValueError("for a map, saveat must be None or 't1'")
-        if key is None:
-            step = lambda y, x: system.step(y, x)  # noqa: E731
-            scan_xs = xs
-        else:
-            step = lambda y, xk: system.step(y, xk[0], key=xk[1])  # noqa: E731
-            scan_xs = (xs, jax.random.split(key, n_steps))
-        ys, diverged = _iterate(
-            step, y0, scan_xs, n_steps, divergence_threshold, saveat is None, unroll
-        )
         ts = jnp.arange(n_steps + 1, dtype=dtype)
+        ys, diverged = map_path(
+            system, y0, xs, key, n_steps, _threshold(divergence_threshold), saveat is None, unroll
+        )
         return Trajectory(ts if saveat is None else ts[-1:], ys, diverged)
 
     if not isinstance(system, AbstractContinuousSystem):
@@ -238,12 +216,11 @@ def simulate(
             xs = _inputs_array(xs, n_steps_in, k, dtype, "(returned by the inputs callable)")
         else:
             xs = _inputs_array(inputs, n_steps_in, k, dtype, "sampled on the grid t0 + kΔ")
-        step = lambda y, tx: y + dt * system.vector_field(tx[0], y, tx[1])  # noqa: E731
         save_all = saveat is None or not isinstance(saveat, str)
         if isinstance(saveat, str) and saveat != "t1":
             raise ValueError(f"saveat must be None, 't1' or an array of times, got {saveat!r}")
-        ys, diverged = _iterate(
-            step, y0, (grid[:-1], xs), n_steps_in, divergence_threshold, save_all, unroll
+        ys, diverged = euler_path(
+            system, y0, dt, grid, xs, n_steps_in, _threshold(divergence_threshold), save_all, unroll
         )
         if saveat is None:
             return Trajectory(grid, ys, diverged)
@@ -263,19 +240,14 @@ def simulate(
     if inputs is None:
         if k != 0:
             raise ValueError(f"the system takes {k} inputs; pass inputs")
-        zero = jnp.zeros((0,), dtype)
-        input_fn = lambda t: zero  # noqa: E731
+        input_fn, xs = None, None
     elif callable(inputs):
-        input_fn = inputs
+        input_fn, xs = inputs, None
     else:
         if grid is None:
             raise ValueError("sampled inputs need the grid: pass dt= (or n_steps=)")
+        input_fn = None
         xs = _inputs_array(inputs, n_steps_in, k, dtype, "sampled on the grid t0 + kΔ")
-        # One more sample at t1 (the last one held) so the interpolation covers [t0, t1].
-        interp = diffrax.LinearInterpolation(ts=grid, ys=jnp.concatenate([xs, xs[-1:]], 0))
-        input_fn = interp.evaluate
-    term = diffrax.ODETerm(lambda t, y, args: system.vector_field(t, y, input_fn(t)))
-
     if stepsize_controller is None:
         if adaptive:
             stepsize_controller = diffrax.PIDController(
@@ -285,42 +257,33 @@ def simulate(
             stepsize_controller = diffrax.ConstantStepSize()
     if saveat is None:
         save_ts = grid
-        diffrax_saveat = diffrax.SaveAt(ts=grid)
     elif isinstance(saveat, str):
         if saveat != "t1":
             raise ValueError(f"saveat must be None, 't1' or an array of times, got {saveat!r}")
-        save_ts = t1[None]
-        diffrax_saveat = diffrax.SaveAt(t1=True)
+        save_ts = None
     else:
         save_ts = jnp.asarray(saveat, dtype)
-        diffrax_saveat = diffrax.SaveAt(ts=save_ts)
     if max_steps is None:
         max_steps = n_steps_in + 8 if not adaptive else max(4096, 16 * (n_steps_in or 0))
-    event = None
-    if divergence_threshold is not None:
-        thr2 = float(divergence_threshold) ** 2
-        event = diffrax.Event(
-            lambda t, y, args, **kw: ~(jnp.sum(jnp.square(y)) <= thr2)  # also NaN/inf
-        )
-    sol = diffrax.diffeqsolve(
-        term,
-        solver,
+    ts, ys, diverged = diffrax_path(
+        system,
+        y0,
         t0,
         t1,
         dt,
-        y0,
-        saveat=diffrax_saveat,
-        stepsize_controller=stepsize_controller,
-        max_steps=max_steps,
-        event=event,
-        adjoint=diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint,
+        grid,
+        xs,
+        input_fn,
+        save_ts,
+        solver,
+        stepsize_controller,
+        int(max_steps),
+        _threshold(divergence_threshold),
+        diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint,
     )
-    ys = sol.ys
-    if event is None:
-        return Trajectory(save_ts, jnp.where(jnp.isfinite(ys), ys, jnp.nan), jnp.asarray(False))
-    # The event fires at the end of a step; saved points inside that step may already lie
-    # past the threshold. Apply the convention: NaN from the first state over the threshold.
-    over = ~(jnp.sum(jnp.square(ys), axis=-1) <= thr2)
-    over = jax.lax.cummax(over.astype(jnp.int32), axis=0).astype(bool)
-    ys = jnp.where(over[:, None], jnp.nan, ys)
-    return Trajectory(save_ts, ys, jnp.asarray(sol.event_mask) | jnp.any(over))
+    return Trajectory(ts, ys, diverged)
+
+
+def _threshold(value) -> float | None:
+    """The divergence threshold as a static Python float (one compilation per value)."""
+    return None if value is None else float(value)

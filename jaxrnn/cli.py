@@ -29,8 +29,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Train and evaluate recurrent networks (CTRNN, PLRNN, rPLRNN and the "
         "Table-1 baselines) from YAML configs.",
     )
-    parser.add_argument("--debug", action="store_true",
-                        help="show the full traceback with any error")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback with any error"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     t = sub.add_parser(
@@ -40,17 +41,31 @@ def _parser() -> argparse.ArgumentParser:
         "metrics.jsonl, last.eqx/best.eqx checkpoints, summary.json, curves.png).",
     )
     t.add_argument("config", nargs="?", help="YAML config file (omit with --resume)")
-    t.add_argument("--set", dest="overrides", action="append", default=[],
-                   metavar="KEY.PATH=VALUE",
-                   help="override a config value, e.g. --set train.epochs=5 (repeatable; "
-                   "values are parsed as YAML)")
-    t.add_argument("--out", metavar="DIR",
-                   help="run directory (default: runs/<config name>); must not hold a run yet")
-    t.add_argument("--resume", metavar="RUN_DIR",
-                   help="continue the interrupted run in RUN_DIR from its last checkpoint")
-    t.add_argument("--data-dir", metavar="DIR",
-                   help="MNIST IDX directory when the config has no task.data_dir "
-                   "(default: $JAXRNN_DATA, then ../shared/data/mnist)")
+    t.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a config value, e.g. --set train.epochs=5 (repeatable; "
+        "values are parsed as YAML)",
+    )
+    t.add_argument(
+        "--out",
+        metavar="DIR",
+        help="run directory (default: runs/<config name>); must not hold a run yet",
+    )
+    t.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue the interrupted run in RUN_DIR from its last checkpoint",
+    )
+    t.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="MNIST IDX directory when the config has no task.data_dir "
+        "(default: $JAXRNN_DATA, then ../shared/data/mnist)",
+    )
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     e = sub.add_parser(
@@ -60,10 +75,17 @@ def _parser() -> argparse.ArgumentParser:
         "or last checkpoint and print them as JSON.",
     )
     e.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by 'jaxrnn train'")
-    e.add_argument("--checkpoint", choices=("best", "last"), default="best",
-                   help="which checkpoint to evaluate (default: best)")
-    e.add_argument("--data-dir", metavar="DIR", help="MNIST IDX directory (default: "
-                   "$JAXRNN_DATA, then ../shared/data/mnist)")
+    e.add_argument(
+        "--checkpoint",
+        choices=("best", "last"),
+        default="best",
+        help="which checkpoint to evaluate (default: best)",
+    )
+    e.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="MNIST IDX directory (default: $JAXRNN_DATA, then ../shared/data/mnist)",
+    )
 
     a = sub.add_parser(
         "analyse",
@@ -76,8 +98,11 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("run_dir", metavar="RUN_DIR", help="a PLRNN run directory")
     a.add_argument("--max-order", type=int, default=2, help="highest cycle order (default 2)")
     a.add_argument("--out", metavar="DIR", help="output directory (default: RUN_DIR)")
-    a.add_argument("--data-dir", metavar="DIR", help="MNIST IDX directory (default: "
-                   "$JAXRNN_DATA, then ../shared/data/mnist)")
+    a.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="MNIST IDX directory (default: $JAXRNN_DATA, then ../shared/data/mnist)",
+    )
     w = sub.add_parser(
         "sweep",
         help="run a sweep file: a grid over tau, dt or any numeric setting as one program",
@@ -86,9 +111,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     w.add_argument("sweep_file", metavar="SWEEP.yaml", help="the sweep file")
     w.add_argument("--out", metavar="DIR", help="output directory (default: runs/<sweep name>)")
-    w.add_argument("--resume", action="store_true",
-                   help="continue an interrupted sweep in --out (finished grid chunks and "
-                   "trained epochs are kept)")
+    w.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted sweep in --out (finished grid chunks and "
+        "trained epochs are kept)",
+    )
     w.add_argument("--no-progress", action="store_true", help="no progress output")
     return parser
 
@@ -112,21 +140,31 @@ def _train(args) -> int:
     try:
         if args.resume:
             if args.config or args.overrides:
-                return _fail("--resume continues a run with its saved config.yaml; "
-                             "give no CONFIG or --set with it")
+                return _fail(
+                    "--resume continues a run with its saved config.yaml; "
+                    "give no CONFIG or --set with it"
+                )
             run_dir, config = pathlib.Path(args.resume), None
         else:
             if not args.config:
                 return _fail("train needs a CONFIG file (or --resume RUN_DIR)")
             config = load_config(args.config, args.overrides)
             run_dir = pathlib.Path(args.out) if args.out else pathlib.Path("runs") / config.name
-        summary = train(config, run_dir, resume=bool(args.resume), data_dir=args.data_dir,
-                        progress=not args.no_progress)
+        summary = train(
+            config,
+            run_dir,
+            resume=bool(args.resume),
+            data_dir=args.data_dir,
+            progress=not args.no_progress,
+        )
     except (ConfigError, DataError, RunExists, FileNotFoundError, CheckpointError) as e:
         return _fail(str(e))
     except TrainingDiverged as e:
-        kept = ("last good checkpoint kept in " + str(run_dir / "last.eqx")
-                if (run_dir / "last.eqx").is_file() else "no epoch completed, no checkpoint")
+        kept = (
+            "last good checkpoint kept in " + str(run_dir / "last.eqx")
+            if (run_dir / "last.eqx").is_file()
+            else "no epoch completed, no checkpoint"
+        )
         return _fail(f"{e}; run stopped, {kept}", EXIT_DIVERGED)
     print(f"run directory: {run_dir}")
     print(json.dumps(summary, indent=2))
@@ -147,15 +185,16 @@ def _evaluate(args) -> int:
 
 
 def _analyse(args) -> int:
-    from .analysis._run import analyse_run
+    from .analysis._run_report import analyse_run
     from .tasks import DataError
     from .training import ConfigError
 
     if args.max_order < 1:
         return _fail(f"--max-order must be >= 1, got {args.max_order}")
     try:
-        summary = analyse_run(args.run_dir, out=args.out, max_order=args.max_order,
-                              data_dir=args.data_dir)
+        summary = analyse_run(
+            args.run_dir, out=args.out, max_order=args.max_order, data_dir=args.data_dir
+        )
     except (ConfigError, DataError, FileNotFoundError, ValueError) as e:
         return _fail(str(e))
     print(json.dumps(summary, indent=2))
@@ -174,9 +213,29 @@ def _sweep(args) -> int:
         rows = run_sweep(spec, out, progress=not args.no_progress, resume=args.resume)
     except (ConfigError, DataError, RunExists, FileNotFoundError, CheckpointError) as e:
         return _fail(str(e))
-    print(f"sweep directory: {out} ({len(rows)} grid points; results.csv"
-          + (", heatmap.png" if (out / "heatmap.png").exists() else "") + ")")
+    print(
+        f"sweep directory: {out} ({len(rows)} grid points; results.csv"
+        + (", heatmap.png" if (out / "heatmap.png").exists() else "")
+        + ")"
+    )
     return 0
+
+
+def _run_with_x64_if_needed(run, args) -> int:
+    """Run a command; when it needs float64 (``train.dtype: float64``, a float64 sweep,
+    ``analyse``), the library refuses before writing anything, and the CLI, which owns its
+    process, turns ``jax_enable_x64`` on and runs it again."""
+    import jax
+
+    from ._validate import X64Required
+
+    if args.command == "analyse":
+        jax.config.update("jax_enable_x64", True)
+    try:
+        return run(args)
+    except X64Required:
+        jax.config.update("jax_enable_x64", True)
+        return run(args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,15 +250,23 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _terminate)  # the CLI owns its process; the library never
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; the library itself never picks a backend
     try:
-        return run(args)
+        return _run_with_x64_if_needed(run, args)
     except KeyboardInterrupt:
-        return _fail("interrupted; what was written so far is kept (train: resume with "
-                     "--resume RUN_DIR)", EXIT_INTERRUPTED)
+        return _fail(
+            "interrupted; what was written so far is kept (train: resume with --resume RUN_DIR)",
+            EXIT_INTERRUPTED,
+        )
     except Exception as e:  # a bug, not bad input: one line, the traceback with --debug
         first = str(e).splitlines()[0] if str(e) else ""
-        return _fail(f"internal error: {type(e).__name__}: {first} (run with --debug for the "
-                     "traceback, and please report it)", EXIT_INTERNAL)
+        return _fail(
+            f"internal error: {type(e).__name__}: {first} (run with --debug for the "
+            "traceback, and please report it)",
+            EXIT_INTERNAL,
+        )
 
 
 if __name__ == "__main__":

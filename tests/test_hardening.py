@@ -184,7 +184,7 @@ def test_analyse_switches_to_scyfi_beyond_the_limit_and_says_so(tmp_path):
     raw = {**TINY, "model": {"name": "rplrnn", "hidden_size": 24},
            "train": {**TINY["train"], "epochs": 1}}
     train(config_from_dict(raw), tmp_path / "run", progress=False)
-    from jaxrnn.analysis._run import analyse_run
+    from jaxrnn.analysis._run_report import analyse_run
 
     import matplotlib.figure
 

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import jaxrnn
-from jaxrnn._activations import is_bounded, is_odd
+from jaxrnn._activations_user import is_bounded, is_odd
 
 NAMES = ["tanh", "hardtanh", "relu", "sigmoid", "identity"]
 

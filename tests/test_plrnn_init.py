@@ -11,8 +11,8 @@ import pytest
 import jaxrnn
 from jaxrnn.models._baselines import INPUT_STD
 from jaxrnn.training import ConfigError, Trainer, build_model, config_from_dict
-from jaxrnn.training._benchmark import BenchmarkObjective, predict_batch
-from jaxrnn.training._models import predict
+from jaxrnn.training._benchmark_objective import BenchmarkObjective, predict_batch
+from jaxrnn.training._model_zoo import predict
 
 M, K = 40, 2
 

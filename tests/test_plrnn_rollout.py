@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import jaxrnn
-from jaxrnn.models._plrnn_rollout import _forward, plrnn_rollout
+from jaxrnn.models.plrnn._rollout import _forward, plrnn_rollout
 
 
 def _args(seed, M=5, K=2, B=3, T=17):

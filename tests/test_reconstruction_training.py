@@ -115,7 +115,7 @@ def test_forcing_with_alpha_one_puts_the_state_on_the_data(x64):
 
 
 def test_forcing_jacobian_norm_is_the_mean_log_spectral_norm_along_the_forced_path(x64):
-    from jaxrnn.training._reconstruction import forcing_jacobian_norm
+    from jaxrnn.training._reconstruction_objective import forcing_jacobian_norm
 
     model, x = _plrnn(M=5, N=3, seed=5), _data(T=20)
     _, states = _forced_by_hand(model, x, 0.5, 2)

@@ -178,15 +178,15 @@ def test_short_loss_spikes_do_not_stop_a_run(tmp_path, monkeypatch):
     """Spikes shorter than abort_patience pass (the paper-text protocol's spikes last 1-3
     steps); a run of abort_patience steps above the threshold stops it."""
     trainer = Trainer(tiny(train__abort_loss=100.0, train__abort_patience=3))
-    step = trainer._member_step
+    step = trainer.programs._member_step
     alive, above = jnp.asarray(True), jnp.asarray(0, jnp.int32)
-    original_loss = trainer._member_loss
+    original_loss = trainer.programs._member_loss
     for spike, expect_alive in [(False, True), (True, True), (True, True), (False, True),
                                 (True, True), (True, True), (True, False)]:
         def member_loss(params, data, ids, hyper, spike=spike):
             loss, task = original_loss(params, data, ids, hyper)
             return loss + (1e6 if spike else 0.0), task
-        monkeypatch.setattr(trainer, "_member_loss", member_loss)
+        monkeypatch.setattr(trainer.programs, "_member_loss", member_loss)
         ids = jnp.asarray(trainer.epoch_batches(0)[0])
         _, _, alive, above, loss = step(trainer.params, trainer.opt_state, trainer.hyper, alive,
                                         above, trainer.objective.train_data, ids,
@@ -204,8 +204,8 @@ def test_stop_at_ends_the_run_early_and_resume_keeps_it_ended(tmp_path):
 
 
 def test_patience_counts_epochs_without_a_better_test_loss():
-    from jaxrnn.training._benchmark import BenchmarkObjective
-    from jaxrnn.training._run import _early_stop
+    from jaxrnn.training._benchmark_objective import BenchmarkObjective
+    from jaxrnn.training._fit import _early_stop
 
     cfg = tiny(train__patience=2)
     rec = lambda e, loss: {"epoch": e, "test_loss": loss, "test_frac_correct": 0.0}  # noqa

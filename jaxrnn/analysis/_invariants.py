@@ -33,8 +33,11 @@ def check_invariant_exists(model: CTRNN, *, atol: float = 1e-12) -> None:
     """Raise ``ValueError`` saying why ``model`` has no invariant of this kind."""
     if not isinstance(model, CTRNN):
         raise ValueError(f"energy is defined for CTRNNs, got {type(model).__name__}")
-    if model.input_size and not isinstance(model.input_weight, jax.core.Tracer) and np.any(
-            np.asarray(model.input_weight) != 0):
+    if (
+        model.input_size
+        and not isinstance(model.input_weight, jax.core.Tracer)
+        and np.any(np.asarray(model.input_weight) != 0)
+    ):
         raise ValueError("no invariant: the network is driven by inputs (W_in != 0)")
     decay = model.decay
     if not isinstance(decay, jax.core.Tracer) and np.any(np.asarray(decay) != 0):
@@ -44,8 +47,11 @@ def check_invariant_exists(model: CTRNN, *, atol: float = 1e-12) -> None:
         Wn = np.asarray(W)
         if not np.allclose(Wn, -Wn.T, atol=atol):
             raise ValueError("no invariant: W is not skew-symmetric (use recurrent='skew')")
-    if model.form == "rate" and not isinstance(model.bias, jax.core.Tracer) and np.any(
-            np.asarray(model.bias) != 0):
+    if (
+        model.form == "rate"
+        and not isinstance(model.bias, jax.core.Tracer)
+        and np.any(np.asarray(model.bias) != 0)
+    ):
         raise ValueError("no invariant: in the rate form a bias b gives dH/dt = σ(z)ᵀ b != 0")
     try:
         model.activation.primitive(jnp.zeros(()))
@@ -53,7 +59,7 @@ def check_invariant_exists(model: CTRNN, *, atol: float = 1e-12) -> None:
         raise ValueError(f"no invariant known: {e}") from None
 
 
-def energy(model: CTRNN, z: Float[Array, "... n"]) -> Float[Array, "..."]:
+def energy(model: CTRNN, z: Float[Array, "... n"]) -> Float[Array, ...]:
     """The conserved quantity H(z) of a skew-symmetric CTRNN (see module docstring).
 
     ``z`` may carry leading batch/time axes. Raises ``ValueError`` for networks

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .._simulate import simulate
-from .._systems import AbstractContinuousSystem, AbstractDiscreteSystem
+from .._solvers import get_solver
+from .._system_kinds import AbstractContinuousSystem, AbstractDiscreteSystem
 from ..models import PLRNN
 
 __all__ = ["lyapunov_spectrum", "kaplan_yorke_dimension", "Variational"]
@@ -34,7 +36,17 @@ def _qr_positive(M):
     return Q * signs[None, :], R * signs[:, None]
 
 
-def _map_spectrum(step, jac, z0, n_steps, transient, renorm_every):
+@eqx.filter_jit
+@eqx.debug.assert_max_traces(max_traces=None)  # counts traces (tests assert one per shape)
+def _map_spectrum(system, xs, z0, n_steps, transient, renorm_every):
+    if xs is None:  # a plain callable map
+        step, jac = system, jax.jacfwd(system)
+    else:
+
+        def step(z):
+            return system.step(z, xs)
+
+        jac = system.jacobian if isinstance(system, PLRNN) else jax.jacfwd(step)
     z = jax.lax.fori_loop(0, transient, lambda _, v: step(v), z0)
     n = z0.shape[0]
 
@@ -77,14 +89,23 @@ class Variational(AbstractContinuousSystem):
         return jnp.concatenate([fz, jax.vmap(jvp, in_axes=1, out_axes=1)(Q).ravel()])
 
 
+@eqx.filter_jit
+@eqx.debug.assert_max_traces(max_traces=None)
 def _flow_spectrum(system, x, z0, n_steps, dt, transient, renorm_every, solver):
     n = z0.shape[0]
     var = Variational(system, x)
     eye = jnp.eye(n, dtype=z0.dtype)
 
     def advance(z, Q):
-        y = simulate(var, jnp.concatenate([z, Q.ravel()]), n_steps=renorm_every, dt=dt,
-                     solver=solver, saveat="t1", divergence_threshold=None).ys[0]
+        y = simulate(
+            var,
+            jnp.concatenate([z, Q.ravel()]),
+            n_steps=renorm_every,
+            dt=dt,
+            solver=solver,
+            saveat="t1",
+            divergence_threshold=None,
+        ).ys[0]
         return y[:n], y[n:].reshape(n, n)
 
     z = jax.lax.fori_loop(0, transient // renorm_every, lambda _, v: advance(v, eye)[0], z0)
@@ -132,20 +153,27 @@ def lyapunov_spectrum(
             raise ValueError("a continuous system needs dt= (the solver step)")
         k = system.input_size
         xs = jnp.zeros((k,), z0.dtype) if x is None else jnp.asarray(x, z0.dtype)
-        spec = _flow_spectrum(system, xs, z0, n_steps, dt, transient, renorm_every, solver)
+        spec = _flow_spectrum(
+            system,
+            xs,
+            z0,
+            n_steps,
+            jnp.asarray(dt, z0.dtype),
+            transient,
+            renorm_every,
+            get_solver(solver),
+        )
     else:
         if isinstance(system, AbstractDiscreteSystem):
             k = system.input_size
             xs = jnp.zeros((k,), z0.dtype) if x is None else jnp.asarray(x, z0.dtype)
-            step = lambda z: system.step(z, xs)  # noqa: E731
-            jac = system.jacobian if isinstance(system, PLRNN) else jax.jacfwd(step)
         elif callable(system):
-            step = system
-            jac = jax.jacfwd(step)
+            xs = None
         else:
-            raise TypeError(f"lyapunov_spectrum needs a system or a callable map, got "
-                            f"{type(system).__name__}")
-        spec = _map_spectrum(step, jac, z0, n_steps, transient, renorm_every)
+            raise TypeError(
+                f"lyapunov_spectrum needs a system or a callable map, got {type(system).__name__}"
+            )
+        spec = _map_spectrum(system, xs, z0, n_steps, transient, renorm_every)
     return -jnp.sort(-spec)
 
 

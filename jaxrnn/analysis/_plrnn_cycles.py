@@ -24,13 +24,16 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import ArrayLike, PRNGKeyArray
 
 from ..models import PLRNN
+from ..models.plrnn._regions import region_matrices
 from ._classify import classify, is_stable
+from ._dedupe import dedupe_points
 
 __all__ = ["PLRNNCycles", "fixed_points", "cycles", "trajectory_seeds"]
 
@@ -58,11 +61,17 @@ class PLRNNCycles:
 
     def __repr__(self) -> str:
         what = "fixed points" if self.order == 1 else f"{self.order}-cycles"
-        rows = [f"  {np.round(p[0], 6).tolist()}{' ...' if self.order > 1 else ''}  {k}"
-                for p, k in zip(self.points, self.kinds)]
+        rows = [
+            f"  {np.round(p[0], 6).tolist()}{' ...' if self.order > 1 else ''}  {k}"
+            for p, k in zip(self.points, self.kinds)
+        ]
         notes = ["  note: " + n for n in self.notes]
-        return f"PLRNNCycles({len(self)} {what}" + (":\n" if rows or notes else "") + \
-            "\n".join(rows + notes) + ")"
+        return (
+            f"PLRNNCycles({len(self)} {what}"
+            + (":\n" if rows or notes else "")
+            + "\n".join(rows + notes)
+            + ")"
+        )
 
 
 MAX_SEQUENCES = 1 << 22  # the exhaustive search's default work limit, order · 2^(M·order)
@@ -71,14 +80,14 @@ MAX_SEQUENCES = 1 << 22  # the exhaustive search's default work limit, order · 
 def _affine_pieces(plrnn: PLRNN, s):
     M = plrnn.state_size
     h = plrnn.h + plrnn.C @ s
-    return jnp.diag(plrnn.A), plrnn.W, h, M
+    return plrnn.A, plrnn.W, h, M  # A as its diagonal
 
 
-def _solve_sequence(Adiag, W, h, bits, tol):
+def _solve_sequence(A_diag, W, h, bits, tol):
     """bits: (k, M) region indicators. Returns (z (k, M), product (M, M), consistent, singular)."""
     k, M = bits.shape
     eye = jnp.eye(M, dtype=W.dtype)
-    mats = Adiag[None] + W[None] * bits[:, None, :]  # (k, M, M)
+    mats = region_matrices(A_diag, W, bits)  # (k, M, M)
 
     def compose(carry, Wj):
         P, c = carry
@@ -100,30 +109,32 @@ def _solve_sequence(Adiag, W, h, bits, tol):
 
 
 @functools.partial(jax.jit, static_argnames=("M", "order", "size", "total", "tol"))
-def _exhaustive_chunk(Adiag, W, h, start, *, M, order, size, total, tol):
+@eqx.debug.assert_max_traces(max_traces=None)  # counts traces (tests assert one per shape)
+def _exhaustive_chunk(A_diag, W, h, start, *, M, order, size, total, tol):
     """Solve the region sequences with codes start … start + size − 1 (one compiled program
     per shape, reused for every chunk and every model of that shape)."""
     wide = M * order > 30
     codes = start + jnp.arange(size, dtype=jnp.int64 if wide else jnp.int32)
     bits = _decode(codes, M, order, W.dtype)
-    zs, _, ok, sing = jax.vmap(lambda b: _solve_sequence(Adiag, W, h, b, tol))(bits)
+    zs, _, ok, sing = jax.vmap(lambda b: _solve_sequence(A_diag, W, h, b, tol))(bits)
     live = codes < total
     return zs, bits, ok & live, jnp.sum(sing & live)
 
 
 @functools.partial(jax.jit, static_argnames=("max_iter", "tol"))
-def _scyfi(Adiag, W, h, bits0, *, max_iter, tol):
+@eqx.debug.assert_max_traces(max_traces=None)
+def _scyfi(A_diag, W, h, bits0, *, max_iter, tol):
     """SCYFI: re-seed each start from its candidate's own regions until they agree."""
 
     def refine(bits):
         def body(carry, _):
             b, done = carry
-            zs, _, ok, _ = _solve_sequence(Adiag, W, h, b, tol)
+            zs, _, ok, _ = _solve_sequence(A_diag, W, h, b, tol)
             done = done | ok
             return (jnp.where(done, b, (zs > 0).astype(b.dtype)), done), None
 
         (b, done), _ = jax.lax.scan(body, (bits, jnp.asarray(False)), None, length=max_iter)
-        zs, _, ok, _ = _solve_sequence(Adiag, W, h, b, tol)
+        zs, _, ok, _ = _solve_sequence(A_diag, W, h, b, tol)
         return zs, b, ok & done
 
     return jax.vmap(refine)(bits0)
@@ -150,32 +161,26 @@ def _minimal_and_canonical(zs_list, pats_list, k, tol):
     return out_z, out_p
 
 
-def _dedupe(zs_list, pats_list, tol):
-    kept_z, kept_p = [], []
-    for zs, pats in zip(zs_list, pats_list):
-        scale = 1.0 + np.max(np.abs(zs))
-        if all(np.max(np.abs(zs - other)) > tol * scale for other in kept_z):
-            kept_z.append(zs)
-            kept_p.append(pats)
-    return kept_z, kept_p
-
-
 def _package(plrnn, order, zs_list, pats_list, n_singular, dedupe_tol, notes):
     zs_list, pats_list = _minimal_and_canonical(zs_list, pats_list, order, dedupe_tol)
-    zs_list, pats_list = _dedupe(zs_list, pats_list, dedupe_tol)
-    A = np.diag(np.asarray(plrnn.A))
+    keep = dedupe_points(np.asarray([np.ravel(z) for z in zs_list]), dedupe_tol) if zs_list else []
+    zs_list = [zs_list[i] for i in keep]
+    pats_list = [pats_list[i] for i in keep]
+    A_diag = np.asarray(plrnn.A)
     W = np.asarray(plrnn.W)
     eigs = []
     for pats in pats_list:
-        P = np.eye(A.shape[0])
+        P = np.eye(A_diag.shape[0])
         for d in pats:
-            P = (A + W * d[None, :]) @ P
+            P = region_matrices(A_diag, W, d) @ P
         eigs.append(np.linalg.eigvals(P))
     M = plrnn.state_size
     notes = list(notes)
     if n_singular:
-        notes.append(f"{n_singular} region sequence(s) have singular I - W_k...W_1: no isolated "
-                     "solution there (possibly a continuum, e.g. a line attractor, or none)")
+        notes.append(
+            f"{n_singular} region sequence(s) have singular I - W_k...W_1: no isolated "
+            "solution there (possibly a continuum, e.g. a line attractor, or none)"
+        )
     return PLRNNCycles(
         order=order,
         points=np.asarray(zs_list).reshape(len(zs_list), order, M),
@@ -223,7 +228,7 @@ def cycles(
     M = plrnn.state_size
     dtype = plrnn.A.dtype
     s = jnp.zeros((plrnn.input_size,), dtype) if s is None else jnp.asarray(s, dtype)
-    Adiag, W, h, _ = _affine_pieces(plrnn, s)
+    A_diag, W, h, _ = _affine_pieces(plrnn, s)
     zs_list, pats_list, n_singular, notes = [], [], 0, []
 
     if method == "exhaustive":
@@ -232,15 +237,19 @@ def cycles(
             raise ValueError(
                 f"exhaustive search over 2^{n_bits} region sequences (M = {M}, order {order}) "
                 f"exceeds the limit order·2^(M·order) <= max_sequences = {max_sequences:,} "
-                "(about a minute on 2 CPU cores); use method='scyfi', the heuristic search")
+                "(about a minute on 2 CPU cores); use method='scyfi', the heuristic search"
+            )
         if n_bits > 31 and not jax.config.jax_enable_x64:
-            raise ValueError(f"exhaustive search over 2^{n_bits} sequences needs 64-bit integers: "
-                             "enable jax_enable_x64 (or use method='scyfi')")
+            raise ValueError(
+                f"exhaustive search over 2^{n_bits} sequences needs 64-bit integers: "
+                "enable jax_enable_x64 (or use method='scyfi')"
+            )
         total = 1 << n_bits
         size = min(chunk_size, total)
         for start in range(0, total, size):
-            zs, bits, ok, sing = _exhaustive_chunk(Adiag, W, h, start, M=M, order=order,
-                                                   size=size, total=total, tol=tol)
+            zs, bits, ok, sing = _exhaustive_chunk(
+                A_diag, W, h, start, M=M, order=order, size=size, total=total, tol=tol
+            )
             n_singular += int(sing)
             ok = np.asarray(ok)
             if ok.any():
@@ -255,11 +264,13 @@ def cycles(
                 raise ValueError(f"seeds must have shape (n, {order}, {M}), got {seeds.shape}")
             bits0 = jnp.concatenate([bits0, seeds])
 
-        zs, bits, ok = _scyfi(Adiag, W, h, bits0, max_iter=max_iter, tol=tol)
+        zs, bits, ok = _scyfi(A_diag, W, h, bits0, max_iter=max_iter, tol=tol)
         ok = np.asarray(ok)
         zs_list, pats_list = list(np.asarray(zs)[ok]), list(np.asarray(bits)[ok])
-        notes.append(f"scyfi: {int(ok.sum())} of {bits0.shape[0]} starts converged "
-                     f"within {max_iter} re-seedings")
+        notes.append(
+            f"scyfi: {int(ok.sum())} of {bits0.shape[0]} starts converged "
+            f"within {max_iter} re-seedings"
+        )
     else:
         raise ValueError(f"method must be 'exhaustive' or 'scyfi', got {method!r}")
     return _package(plrnn, order, zs_list, pats_list, n_singular, dedupe_tol, notes)

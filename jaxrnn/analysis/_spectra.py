@@ -21,7 +21,10 @@ def _window(n: int, kind: str | None, dtype):
 
 
 def power_spectrum(
-    x: Float[Array, " T"] | Float[Array, "T d"], dt: float, *, window: str | None = "hann",
+    x: Float[Array, " T"] | Float[Array, "T d"],
+    dt: float,
+    *,
+    window: str | None = "hann",
     detrend: bool = True,
 ) -> tuple[Float[Array, " F"], Float[Array, " F"] | Float[Array, "F d"]]:
     """One-sided power spectrum ``|rfft(w · (x − mean))|²`` of a signal sampled every
@@ -36,7 +39,9 @@ def power_spectrum(
     return freqs, power
 
 
-def dominant_frequency(x: Float[Array, " T"], dt: float, *, refine: bool = True) -> Float[Array, ""]:
+def dominant_frequency(
+    x: Float[Array, " T"], dt: float, *, refine: bool = True
+) -> Float[Array, ""]:
     """The frequency (Hz) of the largest spectral peak (excluding 0 Hz). With
     ``refine``, a parabola through the peak bin and its neighbours (in log power)
     locates it between bins."""
@@ -54,7 +59,11 @@ def dominant_frequency(x: Float[Array, " T"], dt: float, *, refine: bool = True)
 
 
 def spectrogram(
-    x: Float[Array, " T"], dt: float, *, window_length: int = 256, hop: int | None = None,
+    x: Float[Array, " T"],
+    dt: float,
+    *,
+    window_length: int = 256,
+    hop: int | None = None,
     window: str | None = "hann",
 ) -> tuple[Float[Array, " S"], Float[Array, " F"], Float[Array, "S F"]]:
     """Short-time power spectrum: (segment centre times in s, frequencies in Hz,
@@ -62,7 +71,9 @@ def spectrogram(
     x = jnp.asarray(x)
     hop = window_length // 4 if hop is None else hop
     if x.shape[0] < window_length:
-        raise ValueError(f"signal of length {x.shape[0]} is shorter than window_length={window_length}")
+        raise ValueError(
+            f"signal of length {x.shape[0]} is shorter than window_length={window_length}"
+        )
     starts = jnp.arange(0, x.shape[0] - window_length + 1, hop)
     idx = starts[:, None] + jnp.arange(window_length)[None, :]
     segs = x[idx]

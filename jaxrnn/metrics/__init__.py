@@ -5,4 +5,4 @@ from ._spectral import hellinger_distance as hellinger_distance
 from ._spectral import normalised_spectrum as normalised_spectrum
 from ._spectral import spectrum_correlation as spectrum_correlation
 from ._spectral import spectrum_error_split as spectrum_error_split
-from ._state_space import state_space_divergence as state_space_divergence
+from ._state_space_metrics import state_space_divergence as state_space_divergence

@@ -8,13 +8,18 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._systems import AbstractDiscreteSystem
+from .._system_kinds import AbstractDiscreteSystem
 
 __all__ = ["prediction_error"]
 
 
-def prediction_error(model: AbstractDiscreteSystem, x: Float[ArrayLike, "T N"], n: int, *,
-                     encode: Callable | None = None) -> Float[Array, ""]:
+def prediction_error(
+    model: AbstractDiscreteSystem,
+    x: Float[ArrayLike, "T N"],
+    n: int,
+    *,
+    encode: Callable | None = None,
+) -> Float[Array, ""]:
     """Mean squared error of n-step-ahead predictions: from each time t, encode the
     observation x_t into a latent state (default: least squares through the model's
     linear Gaussian observation matrix B), iterate the autonomous map n steps, observe,

@@ -18,8 +18,12 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-__all__ = ["normalised_spectrum", "hellinger_distance", "spectrum_correlation",
-           "spectrum_error_split"]
+__all__ = [
+    "normalised_spectrum",
+    "hellinger_distance",
+    "spectrum_correlation",
+    "spectrum_error_split",
+]
 
 
 def _smooth(p, sigma):
@@ -31,8 +35,9 @@ def _smooth(p, sigma):
     return jnp.stack([jnp.convolve(p[:, i], k, mode="same") for i in range(p.shape[1])], axis=1)
 
 
-def normalised_spectrum(x: Float[ArrayLike, "T d"], *, smoothing: float = 20.0,
-                        eps: float = 1e-12) -> Float[Array, "F d"]:
+def normalised_spectrum(
+    x: Float[ArrayLike, "T d"], *, smoothing: float = 20.0, eps: float = 1e-12
+) -> Float[Array, "F d"]:
     """z-scored, |rfft|², Gaussian-smoothed (σ in bins), clipped, normalised per dimension."""
     x = jnp.asarray(x)
     x = (x - jnp.mean(x, axis=0)) / (jnp.std(x, axis=0) + eps)
@@ -44,8 +49,10 @@ def normalised_spectrum(x: Float[ArrayLike, "T d"], *, smoothing: float = 20.0,
 def _pair(x_true, x_gen, smoothing):
     x_true, x_gen = jnp.atleast_2d(jnp.asarray(x_true)), jnp.atleast_2d(jnp.asarray(x_gen))
     n = min(x_true.shape[0], x_gen.shape[0])
-    return (normalised_spectrum(x_true[:n], smoothing=smoothing),
-            normalised_spectrum(x_gen[:n], smoothing=smoothing))
+    return (
+        normalised_spectrum(x_true[:n], smoothing=smoothing),
+        normalised_spectrum(x_gen[:n], smoothing=smoothing),
+    )
 
 
 def hellinger_distance(x_true, x_gen, *, smoothing: float = 20.0) -> Float[Array, ""]:
@@ -59,12 +66,15 @@ def spectrum_correlation(x_true, x_gen, *, smoothing: float = 20.0) -> Float[Arr
     """Mean over dimensions of the Pearson correlation of the normalised spectra."""
     p, q = _pair(x_true, x_gen, smoothing)
     pc, qc = p - jnp.mean(p, axis=0), q - jnp.mean(q, axis=0)
-    return jnp.mean(jnp.sum(pc * qc, axis=0) /
-                    jnp.sqrt(jnp.sum(pc**2, axis=0) * jnp.sum(qc**2, axis=0) + 1e-300))
+    return jnp.mean(
+        jnp.sum(pc * qc, axis=0)
+        / jnp.sqrt(jnp.sum(pc**2, axis=0) * jnp.sum(qc**2, axis=0) + 1e-300)
+    )
 
 
-def spectrum_error_split(x_true, x_gen, dt: float, *, cutoff: float = 50.0,
-                         smoothing: float = 20.0) -> tuple[Float[Array, ""], Float[Array, ""]]:
+def spectrum_error_split(
+    x_true, x_gen, dt: float, *, cutoff: float = 50.0, smoothing: float = 20.0
+) -> tuple[Float[Array, ""], Float[Array, ""]]:
     """(low, high): mean squared difference of the normalised spectra at frequencies
     ≤ ``cutoff`` and > ``cutoff`` (Hz, with the sampling step ``dt`` in seconds)."""
     p, q = _pair(x_true, x_gen, smoothing)
@@ -72,5 +82,7 @@ def spectrum_error_split(x_true, x_gen, dt: float, *, cutoff: float = 50.0,
     freqs = jnp.fft.rfftfreq(n, d=dt)[: p.shape[0]]
     low = freqs <= cutoff
     sq = (p - q) ** 2
-    return (jnp.sum(jnp.where(low[:, None], sq, 0.0)) / jnp.maximum(jnp.sum(low) * p.shape[1], 1),
-            jnp.sum(jnp.where(low[:, None], 0.0, sq)) / jnp.maximum(jnp.sum(~low) * p.shape[1], 1))
+    return (
+        jnp.sum(jnp.where(low[:, None], sq, 0.0)) / jnp.maximum(jnp.sum(low) * p.shape[1], 1),
+        jnp.sum(jnp.where(low[:, None], 0.0, sq)) / jnp.maximum(jnp.sum(~low) * p.shape[1], 1),
+    )

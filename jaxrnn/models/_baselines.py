@@ -23,17 +23,16 @@ training and analysis treat all models alike.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import math
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._system_kinds import AbstractDiscreteSystem
 from .._validate import check_size
-from .._systems import AbstractDiscreteSystem
 
 __all__ = ["ReLURNN", "LSTM", "INPUT_STD"]
 
@@ -113,8 +112,9 @@ class LSTM(AbstractDiscreteSystem):
     V: Float[Array, "N H"]
     c: Float[Array, " N"]
 
-    def __init__(self, hidden_size: int, input_size: int, output_size: int, *, dtype=None,
-                 key: PRNGKeyArray):
+    def __init__(
+        self, hidden_size: int, input_size: int, output_size: int, *, dtype=None, key: PRNGKeyArray
+    ):
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
         H = check_size("LSTM", "hidden_size", hidden_size, 1)
         input_size = check_size("LSTM", "input_size", input_size, 0)
@@ -123,7 +123,7 @@ class LSTM(AbstractDiscreteSystem):
         bound = 1.0 / math.sqrt(H)
         self.W_x = _uniform(kx, (4 * H, input_size), bound, dtype)
         self.W_h = _uniform(kh, (4 * H, H), bound, dtype)
-        self.bias = _uniform(kb, (4 * H,), bound, dtype).at[H: 2 * H].set(1.0)
+        self.bias = _uniform(kb, (4 * H,), bound, dtype).at[H : 2 * H].set(1.0)
         self.V = _uniform(kv, (output_size, H), bound, dtype)
         self.c = jnp.zeros((output_size,), dtype)
 

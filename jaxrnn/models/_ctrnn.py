@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Literal
-
-import math
 
 import equinox as eqx
 import jax
@@ -13,9 +12,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from .._activations import AbstractActivation, get_activation
+from .._activations import AbstractActivation
+from .._activations_user import get_activation
+from .._system_kinds import AbstractContinuousSystem
 from .._validate import check_size
-from .._systems import AbstractContinuousSystem
 
 __all__ = ["CTRNN"]
 
@@ -94,7 +94,7 @@ class CTRNN(AbstractContinuousSystem):
         activation: str | Callable | AbstractActivation = "tanh",
         recurrent: Literal["free", "skew"] = "free",
         form: Literal["activation", "rate"] = "activation",
-    ) -> "CTRNN":
+    ) -> CTRNN:
         """A CTRNN with the given W, b, W_in, λ. With ``recurrent="skew"`` W must be
         skew-symmetric (it is stored as S = W/2, so that S − Sᵀ = W)."""
         W = jnp.asarray(W)
@@ -106,9 +106,7 @@ class CTRNN(AbstractContinuousSystem):
         if b.shape != (n,):
             raise ValueError(f"CTRNN.from_arrays: b must have shape ({n},), got {b.shape}")
         if W_in.ndim != 2 or W_in.shape[0] != n:
-            raise ValueError(
-                f"CTRNN.from_arrays: W_in must have shape ({n}, k), got {W_in.shape}"
-            )
+            raise ValueError(f"CTRNN.from_arrays: W_in must have shape ({n}, k), got {W_in.shape}")
         if recurrent == "skew":
             if not isinstance(W, jax.core.Tracer) and not np.allclose(
                 np.asarray(W), -np.asarray(W).T

@@ -1,4 +1,4 @@
 """Figures (matplotlib)."""
 
-from ._state_space import state_space as state_space
-from ._state_space import trajectory_3d as trajectory_3d
+from ._state_space_figures import state_space as state_space
+from ._state_space_figures import trajectory_3d as trajectory_3d

@@ -1,13 +1,13 @@
 """Ground-truth dynamical systems."""
 
+from ..models.plrnn._examples import bistable_plrnn as bistable_plrnn
+from ..models.plrnn._examples import chaotic_plrnn as chaotic_plrnn
+from ._bursting import BURSTING_INITIAL_STATE as BURSTING_INITIAL_STATE
+from ._bursting import BurstingNeuron as BurstingNeuron
 from ._classic import Henon as Henon
 from ._classic import Lorenz63 as Lorenz63
 from ._classic import Rossler as Rossler
 from ._classic import VanDerPol as VanDerPol
-from ._bursting import BURSTING_INITIAL_STATE as BURSTING_INITIAL_STATE
-from ._bursting import BurstingNeuron as BurstingNeuron
-from ._plrnn_examples import bistable_plrnn as bistable_plrnn
-from ._plrnn_examples import chaotic_plrnn as chaotic_plrnn
 from ._datasets import DATASETS as DATASETS
 from ._datasets import TimeSeriesData as TimeSeriesData
 from ._datasets import dataset as dataset

@@ -13,7 +13,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._systems import AbstractAutonomousFlow
+from .._system_kinds import AbstractAutonomousFlow
 
 __all__ = ["BurstingNeuron", "BURSTING_INITIAL_STATE"]
 
@@ -55,9 +55,13 @@ class BurstingNeuron(AbstractAutonomousFlow):
         V, n, h = y[0], y[1], y[2]
         m_inf = self._inf(V, self.V_hNa, self.k_Na)
         sigma = 1.0 / (1.0 + 0.33 * jnp.exp(-0.0625 * V))
-        dV = (-self.g_L * (V - self.E_L) - self.g_Na * m_inf * (V - self.E_Na)
-              - self.g_K * n * (V - self.E_K) - self.g_M * h * (V - self.E_K)
-              - self.g_NMDA * sigma * V) / self.C_m
+        dV = (
+            -self.g_L * (V - self.E_L)
+            - self.g_Na * m_inf * (V - self.E_Na)
+            - self.g_K * n * (V - self.E_K)
+            - self.g_M * h * (V - self.E_K)
+            - self.g_NMDA * sigma * V
+        ) / self.C_m
         dn = (self._inf(V, self.V_hK, self.k_K) - n) / self.tau_n
         dh = (self._inf(V, self.V_hM, self.k_M) - h) / self.tau_h
         return jnp.stack([dV, dn, dh])

@@ -6,7 +6,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._systems import AbstractAutonomousFlow, AbstractAutonomousMap
+from .._system_kinds import AbstractAutonomousFlow, AbstractAutonomousMap
 
 __all__ = ["Lorenz63", "Rossler", "VanDerPol", "Henon"]
 

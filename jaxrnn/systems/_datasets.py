@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._simulate import simulate
-from .._systems import AbstractContinuousSystem
+from .._system_kinds import AbstractContinuousSystem
 from ._bursting import BURSTING_INITIAL_STATE, BurstingNeuron
 from ._classic import Lorenz63, Rossler, VanDerPol
 
@@ -42,13 +42,26 @@ class TimeSeriesData:
 
     @property
     def test(self) -> np.ndarray:
-        return self.series[self.n_train:]
+        return self.series[self.n_train :]
 
 
-def make_dataset(system, y0, *, n_series: int = 1, n_samples: int = 1000, dt: float = 0.01,
-                 transient: float = 0.0, observe=None, standardise: bool = True,
-                 noise_std: float = 0.0, n_train: int | None = None, solver="tsit5",
-                 rtol: float = 1e-8, atol: float = 1e-8, seed: int = 0) -> TimeSeriesData:
+def make_dataset(
+    system,
+    y0,
+    *,
+    n_series: int = 1,
+    n_samples: int = 1000,
+    dt: float = 0.01,
+    transient: float = 0.0,
+    observe=None,
+    standardise: bool = True,
+    noise_std: float = 0.0,
+    n_train: int | None = None,
+    solver="tsit5",
+    rtol: float = 1e-8,
+    atol: float = 1e-8,
+    seed: int = 0,
+) -> TimeSeriesData:
     """Sample ``n_series`` consecutive windows of ``n_samples`` points from ``system``.
 
     ``observe`` maps a state to the observed vector (default: the whole state);
@@ -76,8 +89,11 @@ def make_dataset(system, y0, *, n_series: int = 1, n_samples: int = 1000, dt: fl
     if n_train is None:
         n_train = n_series - 1 if n_series > 1 else 1
     stats = x[:n_train].reshape(-1, x.shape[-1])
-    mean, std = (stats.mean(0), stats.std(0)) if standardise else (np.zeros(x.shape[-1]),
-                                                                  np.ones(x.shape[-1]))
+    mean, std = (
+        (stats.mean(0), stats.std(0))
+        if standardise
+        else (np.zeros(x.shape[-1]), np.ones(x.shape[-1]))
+    )
     x = (x - mean) / std
     if noise_std > 0:
         x = x + noise_std * np.random.default_rng(seed).normal(size=x.shape)
@@ -85,14 +101,42 @@ def make_dataset(system, y0, *, n_series: int = 1, n_samples: int = 1000, dt: fl
 
 
 DATASETS = {
-    "bursting_neuron": dict(system=BurstingNeuron, y0=BURSTING_INITIAL_STATE, n_series=3,
-                            n_samples=1501, dt=0.5, transient=0.0, n_train=3),
-    "lorenz63": dict(system=Lorenz63, y0=(1.0, 1.0, 1.0), n_series=4, n_samples=2000, dt=0.01,
-                     transient=20.0, n_train=3),
-    "rossler": dict(system=Rossler, y0=(1.0, 1.0, 0.0), n_series=4, n_samples=2000, dt=0.1,
-                    transient=100.0, n_train=3),
-    "van_der_pol": dict(system=VanDerPol, y0=(2.0, 0.0), n_series=4, n_samples=1000, dt=0.05,
-                        transient=50.0, n_train=3),
+    "bursting_neuron": dict(
+        system=BurstingNeuron,
+        y0=BURSTING_INITIAL_STATE,
+        n_series=3,
+        n_samples=1501,
+        dt=0.5,
+        transient=0.0,
+        n_train=3,
+    ),
+    "lorenz63": dict(
+        system=Lorenz63,
+        y0=(1.0, 1.0, 1.0),
+        n_series=4,
+        n_samples=2000,
+        dt=0.01,
+        transient=20.0,
+        n_train=3,
+    ),
+    "rossler": dict(
+        system=Rossler,
+        y0=(1.0, 1.0, 0.0),
+        n_series=4,
+        n_samples=2000,
+        dt=0.1,
+        transient=100.0,
+        n_train=3,
+    ),
+    "van_der_pol": dict(
+        system=VanDerPol,
+        y0=(2.0, 0.0),
+        n_series=4,
+        n_samples=1000,
+        dt=0.05,
+        transient=50.0,
+        n_train=3,
+    ),
 }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int, PRNGKeyArray
@@ -12,7 +11,9 @@ __all__ = ["marker_positions", "addition_problem", "multiplication_problem"]
 MIN_LENGTH = 20  # t1 < 10 and t2 < T/2 must leave room for two distinct markers
 
 
-def marker_positions(key: PRNGKeyArray, n_trials: int, T: int) -> tuple[Int[Array, " n"], Int[Array, " n"]]:
+def marker_positions(
+    key: PRNGKeyArray, n_trials: int, T: int
+) -> tuple[Int[Array, " n"], Int[Array, " n"]]:
     """Marker times ``t1 ~ U{0..9}`` and ``t2 ~ U{0..⌈T/2⌉-1} \\ {t1}`` (0-based, t2 < T/2)."""
     if T < MIN_LENGTH:
         raise ValueError(f"sequence length T must be >= {MIN_LENGTH}, got {T}")

@@ -29,8 +29,16 @@ class TaskData(NamedTuple):
     n_outputs: int
 
 
-def make_task(name: str, *, T: int = 100, n_train: int, n_test: int, seed: int = 0,
-              data_dir=None, dtype=np.float32) -> TaskData:
+def make_task(
+    name: str,
+    *,
+    T: int = 100,
+    n_train: int,
+    n_test: int,
+    seed: int = 0,
+    data_dir=None,
+    dtype=np.float32,
+) -> TaskData:
     """Build ``addition``, ``multiplication``, ``mnist`` or ``permuted_mnist``.
 
     Addition/multiplication draw train and test sets from independent keys

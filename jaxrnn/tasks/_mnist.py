@@ -16,8 +16,14 @@ import zlib
 
 import numpy as np
 
-__all__ = ["DataError", "read_idx", "load_mnist", "sequential_mnist", "resolve_data_dir",
-           "mnist_search_path"]
+__all__ = [
+    "DataError",
+    "read_idx",
+    "load_mnist",
+    "sequential_mnist",
+    "resolve_data_dir",
+    "mnist_search_path",
+]
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 _FILES = {
@@ -56,7 +62,7 @@ def read_idx(path: str | os.PathLike, expected_ndim: int | None = None) -> np.nd
     header = 4 + 4 * ndim
     if len(data) < header:
         raise DataError(f"{path}: truncated header")
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     n_bytes = math.prod(shape) * dtype.itemsize
     if len(data) - header != n_bytes:
         raise DataError(
@@ -100,8 +106,11 @@ def resolve_data_dir(data_dir: str | os.PathLike | None) -> pathlib.Path:
             return path
     if data_dir is not None:
         raise DataError(f"{places[0]}: MNIST data directory not found")
-    raise DataError("no MNIST directory: searched " + ", ".join(str(p) for p in places)
-                    + " (set task.data_dir, pass --data-dir or set JAXRNN_DATA)")
+    raise DataError(
+        "no MNIST directory: searched "
+        + ", ".join(str(p) for p in places)
+        + " (set task.data_dir, pass --data-dir or set JAXRNN_DATA)"
+    )
 
 
 def load_mnist(data_dir, split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -112,7 +121,8 @@ def load_mnist(data_dir, split: str) -> tuple[np.ndarray, np.ndarray]:
     labels = read_idx(lbl_path, expected_ndim=1)
     if images.shape[0] != labels.shape[0]:
         raise DataError(
-            f"{img_path} holds {images.shape[0]} images but {lbl_path} holds {labels.shape[0]} labels"
+            f"{img_path} holds {images.shape[0]} images but {lbl_path} holds "
+            f"{labels.shape[0]} labels"
         )
     if labels.size and labels.max() > 9:
         raise DataError(f"{lbl_path}: labels must lie in 0..9, found {labels.max()}")

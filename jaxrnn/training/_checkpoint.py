@@ -12,8 +12,16 @@ import tempfile
 
 import equinox as eqx
 
-__all__ = ["save_tree", "load_tree", "keep_previous", "save_npz", "write_text", "write_csv", "append_line",
-           "CheckpointError"]
+__all__ = [
+    "save_tree",
+    "load_tree",
+    "keep_previous",
+    "save_npz",
+    "write_text",
+    "write_csv",
+    "append_line",
+    "CheckpointError",
+]
 
 
 class CheckpointError(ValueError):
@@ -71,10 +79,13 @@ def load_tree(path, template):
     except Exception as e:  # equinox/numpy raise several types for a bad stream
         raise CheckpointError(
             f"checkpoint {path}: truncated or corrupt, or written for another model "
-            f"({type(e).__name__})") from None
+            f"({type(e).__name__})"
+        ) from None
     if extra:
-        raise CheckpointError(f"checkpoint {path}: longer than this run's state (written for "
-                              "another model or by another jaxrnn version?)")
+        raise CheckpointError(
+            f"checkpoint {path}: longer than this run's state (written for "
+            "another model or by another jaxrnn version?)"
+        )
     return tree
 
 

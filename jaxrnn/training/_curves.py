@@ -10,15 +10,13 @@ __all__ = ["plot_curves"]
 def plot_curves(run_dir: pathlib.Path, records: list[dict], objective=None) -> None:
     """Train/test loss per epoch, and the run's score: the test fraction correct
     (benchmarks) or D_stsp and D_H of the free runs (reconstruction)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend is untouched
 
     if not records:
         return
     ep = [r["epoch"] for r in records]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig = Figure(figsize=(10, 3.6))
+    axes = fig.subplots(1, 2)
     axes[0].semilogy(ep, [r["train_loss"] for r in records], label="train (incl. regulariser)")
     axes[0].semilogy(ep, [r["test_loss"] for r in records], label="test")
     axes[0].set_xlabel("epoch")
@@ -38,5 +36,4 @@ def plot_curves(run_dir: pathlib.Path, records: list[dict], objective=None) -> N
     fig.tight_layout()
     tmp = run_dir / ".curves.tmp.png"
     fig.savefig(tmp, dpi=100)
-    plt.close(fig)
     tmp.replace(run_dir / "curves.png")

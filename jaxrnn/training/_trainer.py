@@ -17,47 +17,29 @@ draws its own batches from its own seed and has its own ``alive`` flag: a
 member that diverges (below) stops updating while the others go on; a member
 that meets its early-stopping rule is frozen the same way (``stopped``).
 
-**Divergence rule.** A member diverges at the first update step whose
-training loss is non-finite, or that ends a run of ``train.abort_patience``
-consecutive steps (default 10) with a loss above ``train.abort_loss``
-(default 100, the authors' error threshold; ``null`` keeps only the
-non-finite test); the update of that step is not applied. Why a run of steps
-and not the first step above the threshold: with the paper-text protocol
-(B = 16, clip 10) the rPLRNN's per-step loss on the addition problem (T = 200,
-seed 0) spiked above 10 at 14 of 250,000 steps in 40 epochs, in runs of at
-most 3 consecutive steps, and above 100 once (180, at step 2); every time the
-run recovered, reaching 0.9995 test fraction correct at epoch 33
-(``experiments/loss_spikes.py``; README, "Divergence rule"). A one-step rule
-would have aborted that run at its second step. A real blow-up (the former
-initialisation overflows to ~1e29 and stays there) is above any threshold at
-every step and is caught 10 steps after it starts. The loss is checked
-inside the compiled program, so the abort costs no extra host round trip.
+The divergence rule (and why it is a run of steps) is stated in ``_programs.py``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
-from ._benchmark import BenchmarkObjective
-from ._config import Config, ConfigError, apply_overrides, config_from_dict, config_to_dict
-from ._models import n_regularised_units, penalty_strengths, regulariser
+from .._validate import require_x64
+from ._config import Config
+from ._model_zoo import n_regularised_units, penalty_strengths
+from ._objectives import objective_class
 from ._optim import make_optimizer
-from ._reconstruction import ReconstructionObjective
+from ._population import check_population, member_slice, stack_members
+from ._programs import TrainingPrograms
 
-__all__ = ["Trainer", "Hyper", "TrainingDiverged", "POPULATION_KEYS", "check_population"]
-
-# Settings that may differ between the members of one population (dotted config keys).
-POPULATION_KEYS = ("name", "seed", "model.tau", "model.tau_A", "model.tau_W", "model.tau_h",
-                   "model.reg_fraction", "model.n_regularised", "train.learning_rate",
-                   "forcing.alpha")
+__all__ = ["Trainer", "Hyper", "TrainingDiverged"]
 
 
 class TrainingDiverged(RuntimeError):
@@ -77,46 +59,8 @@ class Hyper(NamedTuple):
 def hyper_of(config: Config, dtype) -> Hyper:
     m = config.model
     taus = [jnp.asarray(v, dtype) for v in penalty_strengths(m)]
-    n_reg = n_regularised_units(m) if m.name == "rplrnn" else 0
+    n_reg = n_regularised_units(m)
     return Hyper(*taus, jnp.asarray(n_reg, jnp.int32), jnp.asarray(config.forcing.alpha, dtype))
-
-
-def _flat(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[prefix + k] = v
-    return out
-
-
-def check_population(configs: Sequence[Config]) -> None:
-    """Raise `ConfigError` naming the first key (outside `POPULATION_KEYS`) that differs."""
-    base = _flat(config_to_dict(configs[0]))
-    for i, c in enumerate(configs[1:], 1):
-        other = _flat(config_to_dict(c))
-        for key, value in base.items():
-            if key not in POPULATION_KEYS and other[key] != value:
-                raise ConfigError(
-                    f"config key '{key}': population members must share it (member 0 has "
-                    f"{value!r}, member {i} has {other[key]!r}); only "
-                    f"{', '.join(POPULATION_KEYS[1:])} may vary")
-    data_seeds = {c.seed if c.task.seed is None else c.task.seed for c in configs}
-    if len(data_seeds) > 1:
-        raise ConfigError("config key 'task.seed': population members share one data set; "
-                          "set task.seed when the members' seeds differ")
-
-
-def _stack(trees):
-    leaves = [jax.tree_util.tree_leaves(t) for t in trees]
-    treedef = jax.tree_util.tree_structure(trees[0])
-    return treedef.unflatten([jnp.stack(ls) for ls in zip(*leaves)])
-
-
-def member_slice(tree, i: int):
-    """Member i of a stacked tree."""
-    return jax.tree_util.tree_map(lambda x: x[i], tree)
 
 
 class Trainer:
@@ -136,11 +80,11 @@ class Trainer:
         self.P = len(self.configs)
         tr = config.train
         self.dtype = jnp.float64 if tr.dtype == "float64" else jnp.float32
-        if self.dtype == jnp.float64 and not jax.config.jax_enable_x64:
-            jax.config.update("jax_enable_x64", True)
-        kind = ReconstructionObjective if config.task.name == "reconstruction" else \
-            BenchmarkObjective
-        self.objective = kind(config, data_dir=data_dir, dtype=self.dtype)
+        if self.dtype == jnp.float64:
+            require_x64("train.dtype: float64")
+        self.objective = objective_class(config.task.name)(
+            config, data_dir=data_dir, dtype=self.dtype
+        )
         self.data = self.objective.data
         self.batches_per_epoch = self.objective.batches_per_epoch
         self.total_steps = tr.epochs * self.batches_per_epoch
@@ -151,7 +95,8 @@ class Trainer:
         params, states, hypers = [], [], []
         for c in self.configs:
             model = self.objective.build_model(
-                c, dtype=self.dtype, key=jax.random.fold_in(jax.random.PRNGKey(c.seed), 1))
+                c, dtype=self.dtype, key=jax.random.fold_in(jax.random.PRNGKey(c.seed), 1)
+            )
             p, static = eqx.partition(model, eqx.is_inexact_array)
             params.append(p)
             states.append(make_optimizer(c.train, self.total_steps).init(p))
@@ -162,7 +107,11 @@ class Trainer:
         if self.P == 1:
             self.params, self.opt_state, self.hyper = params[0], states[0], hypers[0]
         else:
-            self.params, self.opt_state, self.hyper = _stack(params), _stack(states), _stack(hypers)
+            self.params, self.opt_state, self.hyper = (
+                stack_members(params),
+                stack_members(states),
+                stack_members(hypers),
+            )
         self.alive = np.ones(self.P, bool)  # not diverged
         self.stopped = np.zeros(self.P, bool)  # frozen by early stopping
         self.above = np.zeros(self.P, np.int32)  # consecutive steps above train.abort_loss
@@ -170,73 +119,27 @@ class Trainer:
         self.died_at: dict[int, dict] = {}
         self.abort_loss = math.inf if tr.abort_loss is None else float(tr.abort_loss)
         self.abort_patience = int(tr.abort_patience)
-        self._chunk_fn = jax.jit(eqx.debug.assert_max_traces(self._chunk, max_traces=1),
-                                 donate_argnums=(0, 1))
-        self._eval_fn = jax.jit(eqx.debug.assert_max_traces(self._evaluate, max_traces=1))
-        self._loss_fn = jax.jit(self._batch_loss)
-        self._log_norm_fn = jax.jit(self._log_norm)
-
-    # ------------------------------------------------------------ programs
-    def _vmap(self, fn, in_axes):
-        return fn if self.P == 1 else jax.vmap(fn, in_axes)
+        self.programs = TrainingPrograms(
+            self.static,
+            self.objective,
+            config.model,
+            self.optimizer,
+            self.abort_loss,
+            self.abort_patience,
+            self.P,
+        )
+        self._chunk_fn = jax.jit(
+            eqx.debug.assert_max_traces(self.programs.chunk, max_traces=1), donate_argnums=(0, 1)
+        )
+        self._eval_fn = jax.jit(eqx.debug.assert_max_traces(self.programs.evaluate, max_traces=1))
+        self._loss_fn = jax.jit(self.programs.batch_loss)
+        self._log_norm_fn = jax.jit(self.programs.log_norm)
 
     def model(self, params=None, member: int = 0):
         """The model of ``params`` (default: the current ones, member ``member``)."""
         if params is None:
             params = self.params if self.P == 1 else member_slice(self.params, member)
         return eqx.combine(params, self.static)
-
-    def _member_loss(self, params, data, ids, hyper):
-        model = eqx.combine(params, self.static)
-        task = self.objective.loss(model, data, ids, hyper)
-        return task + regulariser(model, self.config.model, hyper), task
-
-    def _member_step(self, params, opt_state, hyper, alive, above, data, ids, live):
-        (loss, _), grads = jax.value_and_grad(self._member_loss, has_aux=True)(
-            params, data, ids, hyper)
-        updates, new_state = self.optimizer.update(grads, opt_state, params)
-        new_params = optax.apply_updates(params, updates)
-        finite = jnp.isfinite(loss)
-        counting = live & alive
-        above = jnp.where(counting, jnp.where(loss > self.abort_loss, above + 1, 0), above)
-        diverged = ~finite | (above >= self.abort_patience)
-        alive = alive & ~(live & diverged)
-        ok = live & alive
-        keep = lambda new, old: jnp.where(ok, new, old)  # noqa: E731
-        params = jax.tree_util.tree_map(keep, new_params, params)
-        opt_state = jax.tree_util.tree_map(keep, new_state, opt_state)
-        return params, opt_state, alive, above, loss
-
-    def _chunk(self, params, opt_state, hyper, alive, above, data, idx, live):
-        step = self._vmap(self._member_step, (0, 0, 0, 0, 0, None, 0, None))
-
-        def body(carry, inp):
-            params, opt_state, alive, above = carry
-            ids, lv = inp
-            params, opt_state, alive, above, loss = step(
-                params, opt_state, hyper, alive, above, data, ids, lv)
-            return (params, opt_state, alive, above), (loss, alive)
-
-        (params, opt_state, alive, above), (losses, alive_steps) = jax.lax.scan(
-            body, (params, opt_state, alive, above), (idx, live))
-        return params, opt_state, alive, above, losses, alive_steps
-
-    def _member_eval(self, params, hyper, data):
-        model = eqx.combine(params, self.static)
-        return (self.objective.evaluate(model, data, hyper),
-                regulariser(model, self.config.model, hyper))
-
-    def _evaluate(self, params, hyper, data):
-        return self._vmap(self._member_eval, (0, 0, None))(params, hyper, data)
-
-    def _batch_loss(self, params, hyper, data, ids):
-        return self._vmap(lambda p, h, i: self._member_loss(p, data, i, h)[0], (0, 0, 0))(
-            params, hyper, ids)
-
-    def _log_norm(self, params, hyper, data, ids):
-        fn = lambda p, h, i: self.objective.log_jacobian_norm(  # noqa: E731
-            eqx.combine(p, self.static), data, i, h)
-        return self._vmap(fn, (0, 0, 0))(params, hyper, ids)
 
     # ------------------------------------------------------------ host side
     def epoch_batches(self, epoch: int) -> np.ndarray:
@@ -247,18 +150,28 @@ class Trainer:
 
     def batch_loss(self, ids, params=None):
         """Training loss (task + regulariser) of the batch ``ids`` (per member)."""
-        return self._loss_fn(self.params if params is None else params, self.hyper,
-                             self.objective.train_data, jnp.asarray(ids))
+        return self._loss_fn(
+            self.params if params is None else params,
+            self.hyper,
+            self.objective.train_data,
+            jnp.asarray(ids),
+        )
 
     def adapt_alpha(self, epoch: int) -> None:
         """Adaptive generalised teacher forcing: α ← r α + (1 − r) max(α_min, 1 − 1/G),
         G the geometric mean of the forced Jacobians' spectral norms on the epoch's
         first batch (reconstruction configs with ``forcing.adaptive``)."""
         f = self.config.forcing
-        if self.config.task.name != "reconstruction" or not f.adaptive:
+        if not self.objective.adaptive_forcing:
             return
-        log_g = np.asarray(self._log_norm_fn(self.params, self.hyper, self.objective.train_data,
-                                             jnp.asarray(self.epoch_batches(epoch)[0])))
+        log_g = np.asarray(
+            self._log_norm_fn(
+                self.params,
+                self.hyper,
+                self.objective.train_data,
+                jnp.asarray(self.epoch_batches(epoch)[0]),
+            )
+        )
         target = np.clip(1.0 - np.exp(-log_g), f.alpha_min, 1.0)
         alpha = f.adapt_rate * np.asarray(self.hyper.alpha) + (1 - f.adapt_rate) * target
         old = np.asarray(self.hyper.alpha)
@@ -271,15 +184,17 @@ class Trainer:
         if d["reason"] == "non-finite":
             why = f"non-finite training loss ({d['loss']})"
         else:
-            why = (f"training loss {d['loss']:.4g} above train.abort_loss={self.abort_loss:g} "
-                   f"for {self.abort_patience} consecutive steps")
+            why = (
+                f"training loss {d['loss']:.4g} above train.abort_loss={self.abort_loss:g} "
+                f"for {self.abort_patience} consecutive steps"
+            )
         return f"diverged at epoch {d['epoch']}, step {d['step']}: {why}"
 
     def run_epoch(self, epoch: int, step: int, on_chunk=None):
         """Train one epoch (or until the step budget); returns (new step, losses).
 
         ``losses`` is a list of floats for one model, an (n_steps, P) array for a
-        population. A single model that diverges (see the module docstring) raises
+        population. A single model that diverges (the rule of ``_programs.py``) raises
         `TrainingDiverged` at the end of the chunk it diverged in; its last good
         checkpoint is untouched.
         """
@@ -288,17 +203,23 @@ class Trainer:
         K = self.chunk
         out = []
         for start in range(0, len(batches), K):
-            idx = batches[start: start + K]
+            idx = batches[start : start + K]
             live = np.ones(K, bool)
             if len(idx) < K:
-                live[len(idx):] = False
+                live[len(idx) :] = False
                 idx = np.concatenate([idx, np.zeros((K - len(idx),) + idx.shape[1:], idx.dtype)])
             active = self.alive & ~self.stopped
             one = (lambda a: a[0]) if self.P == 1 else (lambda a: a)  # noqa: E731
             self.params, self.opt_state, alive, above, losses, alive_steps = self._chunk_fn(
-                self.params, self.opt_state, self.hyper, jnp.asarray(one(active)),
-                jnp.asarray(one(self.above)), self.objective.train_data,
-                jnp.asarray(idx), jnp.asarray(live))
+                self.params,
+                self.opt_state,
+                self.hyper,
+                jnp.asarray(one(active)),
+                jnp.asarray(one(self.above)),
+                self.objective.train_data,
+                jnp.asarray(idx),
+                jnp.asarray(live),
+            )
             n = int(live.sum())
             losses = np.array(losses)[:n].reshape(n, self.P)
             alive_steps = np.asarray(alive_steps)[:n].reshape(n, self.P)
@@ -308,19 +229,24 @@ class Trainer:
                 bad = int(np.argmin(alive_steps[:, i]))
                 loss = float(losses[bad, i])
                 self.died_at[int(i)] = {
-                    "epoch": epoch + 1, "step": step + bad + 1,
+                    "epoch": epoch + 1,
+                    "step": step + bad + 1,
                     "loss": loss if np.isfinite(loss) else str(loss),  # JSON has no inf/nan
-                    "reason": "non-finite" if not np.isfinite(loss) else "abort_loss"}
+                    "reason": "non-finite" if not np.isfinite(loss) else "abort_loss",
+                }
                 self.alive[i] = False
-                losses[bad + 1:, i] = np.nan  # a frozen member has no further losses
+                losses[bad + 1 :, i] = np.nan  # a frozen member has no further losses
             if self.P == 1 and not self.alive[0]:
                 raise TrainingDiverged(self.divergence_message(0))
             out.append(losses)
             step += n
             if on_chunk is not None:
                 finite = losses[np.isfinite(losses)]
-                on_chunk(n, float(finite.mean()) if finite.size else float("nan"),
-                         float(finite.max()) if finite.size else float("nan"))
+                on_chunk(
+                    n,
+                    float(finite.mean()) if finite.size else float("nan"),
+                    float(finite.max()) if finite.size else float("nan"),
+                )
         losses = np.concatenate(out) if out else np.zeros((0, self.P))
         return step, (losses[:, 0].tolist() if self.P == 1 else losses)
 
@@ -330,22 +256,28 @@ class Trainer:
         outputs, reg = self._eval_fn(params, self.hyper, self.objective.eval_data)
         if self.P == 1:
             return {**self.objective.metrics(outputs), "regulariser": float(reg)}
-        return [{**self.objective.metrics(member_slice(outputs, i)),
-                 "regulariser": float(reg[i])} for i in range(self.P)]
+        return [
+            {**self.objective.metrics(member_slice(outputs, i)), "regulariser": float(reg[i])}
+            for i in range(self.P)
+        ]
 
     # ----------------------------------------------------- checkpoint state
     def state_tree(self, epoch, step, best_score, best_loss, best_epoch, member: int = 0):
         """One member's resumable state (the format of ``last.eqx``)."""
         one = (lambda t: t) if self.P == 1 else (lambda t: member_slice(t, member))
         # counters as NumPy float64: the file format must not depend on jax_enable_x64
-        return {"params": one(self.params), "opt_state": one(self.opt_state),
-                "alpha": jnp.asarray(one(self.hyper.alpha), self.dtype),
-                "above": jnp.asarray(self.above[member], jnp.int32),
-                "stopped": jnp.asarray(self.stopped[member]),
-                "epoch": jnp.asarray(epoch, jnp.int32), "step": jnp.asarray(step, jnp.int32),
-                "best_score": np.asarray(best_score, np.float64),
-                "best_loss": np.asarray(best_loss, np.float64),
-                "best_epoch": jnp.asarray(best_epoch, jnp.int32)}
+        return {
+            "params": one(self.params),
+            "opt_state": one(self.opt_state),
+            "alpha": jnp.asarray(one(self.hyper.alpha), self.dtype),
+            "above": jnp.asarray(self.above[member], jnp.int32),
+            "stopped": jnp.asarray(self.stopped[member]),
+            "epoch": jnp.asarray(epoch, jnp.int32),
+            "step": jnp.asarray(step, jnp.int32),
+            "best_score": np.asarray(best_score, np.float64),
+            "best_loss": np.asarray(best_loss, np.float64),
+            "best_epoch": jnp.asarray(best_epoch, jnp.int32),
+        }
 
     def load_states(self, states: Sequence[dict]) -> None:
         """Put member states (as written by `state_tree`) back into the trainer."""
@@ -354,19 +286,6 @@ class Trainer:
             self.params, self.opt_state = states[0]["params"], states[0]["opt_state"]
             self.hyper = self.hyper._replace(alpha=states[0]["alpha"])
         else:
-            self.params = _stack([s["params"] for s in states])
-            self.opt_state = _stack([s["opt_state"] for s in states])
+            self.params = stack_members([s["params"] for s in states])
+            self.opt_state = stack_members([s["opt_state"] for s in states])
             self.hyper = self.hyper._replace(alpha=jnp.stack([s["alpha"] for s in states]))
-
-
-def population_configs(base: Config, changes: Sequence[dict]) -> list[Config]:
-    """Member configs: ``base`` with each dict of dotted-key changes applied; the data
-    seed is pinned to the base's so that the members share one data set."""
-    members = []
-    data_seed = base.seed if base.task.seed is None else base.task.seed
-    for i, change in enumerate(changes):
-        raw = config_to_dict(dataclasses.replace(base, name=f"{base.name}-{i:03d}"))
-        raw["task"]["seed"] = data_seed
-        overrides = [f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in change.items()]
-        members.append(config_from_dict(apply_overrides(raw, overrides)))
-    return members

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxrnn
-from jaxrnn.models._plrnn_rollout import _forward, plrnn_rollout
+from jaxrnn.models.plrnn._rollout import _forward, plrnn_rollout
 from jaxrnn.training import Trainer, config_from_dict, evaluate_run, train
 from jaxrnn.training._checkpoint import load_tree
 

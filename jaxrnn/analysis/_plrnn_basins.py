@@ -1,0 +1,104 @@
+"""Basins of attraction from many initial states at once (vmap).
+
+Every initial state is iterated for ``n_steps`` (the whole batch as one vmapped
+program); the final state is then iterated ``period_check`` more steps and
+assigned to the nearest attractor — a stable fixed point or a stable cycle
+(from ``cycles(..., order=k)`` up to ``max_order``, or as given) — when it lies
+within ``match_tol`` of one of the attractor's points. Divergent runs (state
+norm past ``divergence_threshold``) get label ``DIVERGENT``; the rest
+``UNMATCHED`` (e.g. a chaotic attractor or a cycle longer than ``max_order``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import ArrayLike
+
+from .._simulate import simulate
+from ..models import PLRNN
+from ._plrnn_cycles import cycles as find_cycles
+
+__all__ = ["Basins", "basins", "DIVERGENT", "UNMATCHED"]
+
+DIVERGENT = -1
+UNMATCHED = -2
+
+
+@dataclass(frozen=True)
+class Basins:
+    """``labels[i]`` is the index into ``attractors`` of initial state i (or DIVERGENT /
+    UNMATCHED); ``fractions`` maps each label to its share of the initial states."""
+
+    labels: np.ndarray
+    attractors: list  # list of (k, M) arrays: the points of each attractor
+    kinds: list
+    fractions: dict
+    final_states: np.ndarray
+
+
+@eqx.filter_jit
+@eqx.debug.assert_max_traces(max_traces=None)  # counts traces (tests assert one per shape)
+def _tails(plrnn, z0, inputs, n_steps, threshold):
+    """The states after ``n_steps`` (the last ``len(inputs) - n_steps`` of them) and the
+    divergence flag of every initial state, one vmapped program."""
+
+    def run(z):
+        traj = simulate(plrnn, z, inputs=inputs, divergence_threshold=threshold)
+        return traj.ys[n_steps:], traj.diverged
+
+    return jax.vmap(run)(z0)
+
+
+def basins(
+    plrnn: PLRNN,
+    initial_states: ArrayLike,
+    *,
+    n_steps: int = 500,
+    attractors: list | None = None,
+    max_order: int = 2,
+    s: ArrayLike | None = None,
+    match_tol: float = 1e-4,
+    divergence_threshold: float = 1e6,
+    period_check: int = 12,
+) -> Basins:
+    """Assign each of ``initial_states`` (n, M) to an attractor of ``plrnn``."""
+    z0 = jnp.asarray(initial_states)
+    M = plrnn.state_size
+    if z0.ndim != 2 or z0.shape[1] != M:
+        raise ValueError(f"initial_states must have shape (n, {M}), got {z0.shape}")
+    if attractors is None:
+        attractors, kinds = [], []
+        for k in range(1, max_order + 1):
+            found = find_cycles(plrnn, k, s=s)
+            for pts, stable in zip(found.points, found.stable):
+                if stable:
+                    attractors.append(np.asarray(pts))
+                    kinds.append("fixed point" if k == 1 else f"{k}-cycle")
+    else:
+        attractors = [np.atleast_2d(np.asarray(a, dtype=float)) for a in attractors]
+        kinds = ["fixed point" if a.shape[0] == 1 else f"{a.shape[0]}-cycle" for a in attractors]
+    K = plrnn.input_size
+    inputs = jnp.broadcast_to(
+        jnp.zeros((K,), z0.dtype) if s is None else jnp.asarray(s, z0.dtype),
+        (n_steps + period_check, K),
+    )
+
+    tails, diverged = (
+        np.asarray(a) for a in _tails(plrnn, z0, inputs, n_steps, float(divergence_threshold))
+    )
+    labels = np.full(z0.shape[0], UNMATCHED, dtype=int)
+    labels[diverged] = DIVERGENT
+    for j, pts in enumerate(attractors):
+        # distance of every tail state to the attractor's point set; require all tail
+        # states to lie on the attractor (so a transient passing by does not count)
+        d = np.min(np.linalg.norm(tails[:, :, None, :] - pts[None, None], axis=-1), axis=-1)
+        on = np.all(d < match_tol, axis=1) & ~diverged
+        labels[on & (labels == UNMATCHED)] = j
+    n = labels.size
+    fractions = {int(u): float(np.sum(labels == u)) / n for u in np.unique(labels)}
+    return Basins(labels, attractors, kinds, fractions, tails[:, -1])

@@ -1,0 +1,17 @@
+"""The PLRNN family in one place (seed 003): the model and its initialisations, the
+batched rollout with its hand-written reverse pass, the line-attractor penalty
+(eq. 4), the region algebra ``W_Ω = A + W D_Ω`` that every PLRNN analysis builds on,
+the discrete → continuous conversion (Suppl. 7.1.2) and two example systems."""
+
+from ._continuous import ContinuousPLRNN as ContinuousPLRNN
+from ._continuous import to_continuous as to_continuous
+from ._examples import bistable_plrnn as bistable_plrnn
+from ._examples import chaotic_plrnn as chaotic_plrnn
+from ._model import INITS as INITS
+from ._model import PLRNN as PLRNN
+from ._penalty import line_attractor_penalty as line_attractor_penalty
+from ._regions import region_index as region_index
+from ._regions import region_indicators as region_indicators
+from ._regions import region_matrices as region_matrices
+from ._regions import region_of as region_of
+from ._rollout import plrnn_rollout as plrnn_rollout

@@ -1,0 +1,215 @@
+"""Sweep files: what ``jaxrnn sweep SWEEP.yaml`` reads.
+
+A sweep file names a base (a system, or a training config) and grid axes::
+
+    name: ctrnn_tau_dt
+    kind: system                  # or: training
+    base:                         # system: a CTRNN; training: a config file path
+      model: ctrnn
+      hidden_size: 8
+      activation: tanh
+      gain: 1.5
+      seed: 0
+    measure: {name: euler_error, n_steps: 200}      # system sweeps only
+    set: {train.epochs: 5}                          # training sweeps only: base overrides
+    axes:
+      tau: {logspace: [-1, 1, 25]}                  # 10^-1 … 10^1, 25 points
+      dt: {linspace: [0.01, 0.5, 25]}
+      seed: {range: [0, 4]}                         # 0, 1, 2, 3
+      model.tau: [0.0, 1.0, 5.0]                    # or a plain list
+    outputs: [euler_error, euler_stable]            # default: all
+    heatmap: {x: dt, y: tau, value: euler_error, log: true, vmax: 10, contour: euler_stable}
+    chunk_size: 4096                                # system sweeps: points per program call
+    memory_budget: 2.0e9                            # … or bytes per call
+
+Every problem is a `SweepError` whose one line names the file and key.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..training._config import ConfigError
+from ..training._config_loading import read_yaml_mapping
+
+__all__ = ["SweepError", "SweepSpec", "load_sweep", "parse_sweep", "axis_values"]
+
+KINDS = ("system", "training")
+TOP_KEYS = {
+    "name",
+    "kind",
+    "base",
+    "measure",
+    "set",
+    "axes",
+    "outputs",
+    "heatmap",
+    "chunk_size",
+    "memory_budget",
+    "dtype",
+}
+
+
+class SweepError(ConfigError):
+    """A sweep file that cannot be run; the message names the offending key."""
+
+
+@dataclass
+class SweepSpec:
+    name: str
+    kind: str
+    base: dict | str
+    axes: dict[str, np.ndarray]
+    measure: dict = field(default_factory=dict)
+    set: dict = field(default_factory=dict)
+    outputs: list[str] | None = None
+    heatmap: dict | None = None
+    chunk_size: int | None = None
+    memory_budget: float | None = None
+    dtype: str = "float64"
+    path: pathlib.Path | None = None
+
+    def base_path(self) -> pathlib.Path:
+        """The training base config, relative to the sweep file."""
+        p = pathlib.Path(self.base)
+        return p if p.is_absolute() or self.path is None else self.path.parent / p
+
+
+def _num(value, where):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise SweepError(f"sweep key '{where}': expected a number, got {value!r}")
+    try:
+        return float(value)
+    except ValueError:
+        raise SweepError(f"sweep key '{where}': expected a number, got {value!r}") from None
+
+
+def axis_values(name: str, spec) -> np.ndarray:
+    """An axis from a list, ``{linspace: [a, b, n]}``, ``{logspace: [a, b, n]}`` (10^a … 10^b)
+    or ``{range: [start, stop]}`` / ``{range: [start, stop, step]}`` (integers)."""
+    key = f"axes.{name}"
+    if isinstance(spec, list):
+        if not spec:
+            raise SweepError(f"sweep key '{key}': empty list")
+        values = [_num(v, f"{key}[{i}]") for i, v in enumerate(spec)]
+        ints = all(isinstance(v, int) and not isinstance(v, bool) for v in spec)
+        return np.asarray(spec if ints else values)
+    if isinstance(spec, dict) and len(spec) == 1:
+        ((how, args),) = spec.items()
+        where = f"{key}.{how}"
+        if how not in ("linspace", "logspace", "range"):
+            raise SweepError(
+                f"sweep key '{where}': unknown axis form (use a list, linspace, logspace or range)"
+            )
+        if not isinstance(args, list):
+            raise SweepError(f"sweep key '{where}': expected a list of numbers, got {args!r}")
+        nums = [_num(v, f"{where}[{i}]") for i, v in enumerate(args)]
+        if how == "range":
+            if len(nums) not in (2, 3) or any(not float(v).is_integer() for v in nums):
+                raise SweepError(
+                    f"sweep key '{where}': expected [start, stop] or "
+                    f"[start, stop, step] integers, got {args!r}"
+                )
+            values = np.arange(*[int(v) for v in nums])
+        else:
+            if len(nums) != 3 or not float(nums[2]).is_integer() or nums[2] < 1:
+                raise SweepError(
+                    f"sweep key '{where}': expected [start, stop, count], got {args!r}"
+                )
+            fn = np.linspace if how == "linspace" else np.logspace
+            values = fn(nums[0], nums[1], int(nums[2]))
+        if values.size == 0:
+            raise SweepError(f"sweep key '{where}': the axis is empty")
+        return values
+    raise SweepError(
+        f"sweep key '{key}': expected a list or one of linspace/logspace/range, got {spec!r}"
+    )
+
+
+def parse_sweep(raw, path: pathlib.Path | None = None) -> SweepSpec:
+    """A validated `SweepSpec` from a mapping (as read from YAML)."""
+    if not isinstance(raw, dict):
+        raise SweepError(f"sweep file {path}: expected a mapping at the top level")
+    unknown = sorted(set(raw) - TOP_KEYS)
+    if unknown:
+        raise SweepError(f"unknown sweep key '{unknown[0]}' (known: {', '.join(sorted(TOP_KEYS))})")
+    for key in ("kind", "base", "axes"):
+        if key not in raw:
+            raise SweepError(f"sweep key '{key}': missing")
+    kind = raw["kind"]
+    if kind not in KINDS:
+        raise SweepError(f"sweep key 'kind': must be one of {', '.join(KINDS)}, got {kind!r}")
+    name = raw.get("name", path.stem if path else "sweep")
+    if not isinstance(name, str) or not name:
+        raise SweepError(f"sweep key 'name': expected a non-empty string, got {name!r}")
+    base = raw["base"]
+    if kind == "system" and not isinstance(base, dict):
+        raise SweepError("sweep key 'base': a system sweep needs a mapping (model: ctrnn, ...)")
+    if kind == "training" and not isinstance(base, str):
+        raise SweepError("sweep key 'base': a training sweep needs the path of a config file")
+    if not isinstance(raw["axes"], dict) or not raw["axes"]:
+        raise SweepError("sweep key 'axes': expected a non-empty mapping of axis name to values")
+    axes = {str(k): axis_values(str(k), v) for k, v in raw["axes"].items()}
+    for key in ("measure", "set", "heatmap"):
+        if key in raw and not isinstance(raw[key], dict):
+            raise SweepError(f"sweep key '{key}': expected a mapping, got {raw[key]!r}")
+    if kind == "training" and "measure" in raw:
+        raise SweepError(
+            "sweep key 'measure': only system sweeps have one (training sweeps "
+            "report the runs' best metrics)"
+        )
+    if kind == "system" and "set" in raw:
+        raise SweepError(
+            "sweep key 'set': only training sweeps have one (put system settings in 'base')"
+        )
+    outputs = raw.get("outputs")
+    if outputs is not None and (
+        not isinstance(outputs, list) or not outputs or not all(isinstance(o, str) for o in outputs)
+    ):
+        raise SweepError(f"sweep key 'outputs': expected a list of names, got {outputs!r}")
+    chunk = raw.get("chunk_size")
+    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
+        raise SweepError(f"sweep key 'chunk_size': expected an integer >= 1, got {chunk!r}")
+    budget = raw.get("memory_budget")
+    if budget is not None and _num(budget, "memory_budget") <= 0:
+        raise SweepError(f"sweep key 'memory_budget': must be > 0 bytes, got {budget!r}")
+    dtype = raw.get("dtype", "float64")
+    if dtype not in ("float32", "float64"):
+        raise SweepError(f"sweep key 'dtype': must be float32 or float64, got {dtype!r}")
+    heatmap = raw.get("heatmap")
+    if heatmap is not None:
+        for k in heatmap:
+            if k not in ("x", "y", "value", "log", "vmax", "contour"):
+                raise SweepError(
+                    f"unknown sweep key 'heatmap.{k}' (known: x, y, value, log, vmax, contour)"
+                )
+        if "vmax" in heatmap:
+            _num(heatmap["vmax"], "heatmap.vmax")
+        for k in ("x", "y"):
+            if k in heatmap and heatmap[k] not in axes:
+                raise SweepError(
+                    f"sweep key 'heatmap.{k}': {heatmap[k]!r} is not an axis ({', '.join(axes)})"
+                )
+    return SweepSpec(
+        name=name,
+        kind=kind,
+        base=base,
+        axes=axes,
+        measure=raw.get("measure", {}),
+        set=raw.get("set", {}),
+        outputs=outputs,
+        heatmap=heatmap,
+        chunk_size=chunk,
+        memory_budget=None if budget is None else float(budget),
+        dtype=dtype,
+        path=path,
+    )
+
+
+def load_sweep(path) -> SweepSpec:
+    """Read and validate a sweep file."""
+    path = pathlib.Path(path)
+    return parse_sweep(read_yaml_mapping(path, "sweep", SweepError), path)

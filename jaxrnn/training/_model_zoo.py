@@ -1,0 +1,174 @@
+"""The Table-1 models of the rPLRNN paper (seed 003, Sect. 4.1) as a registry.
+
+Every model name maps to one `ModelSpec` that owns its decisions: how it is built, its
+default initialisation, whether it learns an initial state, whether it carries the
+line-attractor units, and its regulariser. Adding a model means adding one entry to
+`MODEL_ZOO` (and its name to ``MODELS`` in ``_config.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from .._simulate import simulate
+from .._system_kinds import AbstractDiscreteSystem
+from ..models import LSTM, PLRNN, ReLURNN
+from ..models.plrnn._penalty import line_attractor_penalty
+from ._config import ModelConfig
+
+__all__ = [
+    "ModelSpec",
+    "MODEL_ZOO",
+    "build_model",
+    "regulariser",
+    "predict",
+    "n_regularised_units",
+    "penalty_strengths",
+    "plrnn_init",
+    "learns_z0",
+]
+
+
+def _no_penalty(model, cfg: ModelConfig, hyper) -> Float[Array, ""]:
+    return jnp.zeros(())
+
+
+def _line_attractor(model, cfg: ModelConfig, hyper) -> Float[Array, ""]:
+    """Eq. 4 of seed 003 on the first M_reg units; τ_A, τ_W, τ_h default to τ. ``hyper``
+    (a `Hyper` of arrays) supplies τ_A, τ_W, τ_h and M_reg as traced values, as the
+    population trainer does."""
+    if hyper is None:
+        return line_attractor_penalty(model, *penalty_strengths(cfg), reduction=cfg.reduction)
+    return line_attractor_penalty(
+        model,
+        hyper.tau_A,
+        hyper.tau_W,
+        hyper.tau_h,
+        reduction=cfg.reduction,
+        n_regularised=hyper.n_reg,
+    )
+
+
+def _l2(model, cfg: ModelConfig, hyper) -> Float[Array, ""]:
+    """``l2 · Σ w²`` over all weights (the L2RNN)."""
+    return cfg.l2 * sum(jnp.sum(jnp.square(w)) for w in (model.W, model.U, model.V))
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a model name decides.
+
+    - ``family``: ``"plrnn"`` (PLRNN, initial state μ₀, region analysis), ``"relu_rnn"`` or
+      ``"lstm"``.
+    - ``init``: the `ReLURNN` init, or the PLRNN init on the benchmarks (reconstruction
+      uses ``reconstruction_init``).
+    - ``line_attractor``: the first M_reg units are regularised (the rPLRNN).
+    - ``penalty``: ``(model, config, hyper) -> scalar`` added to the task loss.
+    """
+
+    family: str
+    init: str | None = None
+    reconstruction_init: str | None = None
+    line_attractor: bool = False
+    penalty: Callable = _no_penalty
+
+
+MODEL_ZOO: dict[str, ModelSpec] = {
+    "rnn": ModelSpec("relu_rnn", init="random"),
+    "l2rnn": ModelSpec("relu_rnn", init="random", penalty=_l2),
+    "irnn": ModelSpec("relu_rnn", init="identity"),
+    "nprnn": ModelSpec("relu_rnn", init="np"),
+    "plrnn": ModelSpec("plrnn", init="authors", reconstruction_init="uniform"),
+    "iplrnn": ModelSpec("plrnn", init="identity", reconstruction_init="identity"),
+    "rplrnn": ModelSpec(
+        "plrnn",
+        init="authors",
+        reconstruction_init="uniform",
+        line_attractor=True,
+        penalty=_line_attractor,
+    ),
+    "lstm": ModelSpec("lstm"),
+}
+
+
+def plrnn_init(cfg: ModelConfig, reconstruction: bool = False) -> str:
+    """The PLRNN init scheme of a config: ``model.init``, else the model's default
+    (``"identity"`` for the iPLRNN; ``"authors"`` on the benchmarks and ``"uniform"`` for
+    reconstruction otherwise)."""
+    if cfg.init is not None:
+        return cfg.init
+    spec = MODEL_ZOO[cfg.name]
+    init = spec.reconstruction_init if reconstruction else spec.init
+    assert init is not None
+    return init
+
+
+def learns_z0(cfg: ModelConfig, reconstruction: bool = False) -> bool:
+    """Whether a config learns μ₀: ``model.learn_z0``, else yes for the PLRNN family on the
+    benchmarks (the authors' code) and no for reconstruction."""
+    if cfg.learn_z0 is not None:
+        return cfg.learn_z0
+    return MODEL_ZOO[cfg.name].family == "plrnn" and not reconstruction
+
+
+def n_regularised_units(cfg: ModelConfig) -> int:
+    """M_reg of a config: 0 unless the model has line-attractor units (the rPLRNN), then
+    ``n_regularised``, else round(reg_fraction · M)."""
+    if not MODEL_ZOO[cfg.name].line_attractor:
+        return 0
+    if cfg.n_regularised is not None:
+        return cfg.n_regularised
+    return int(round(cfg.reg_fraction * cfg.hidden_size))
+
+
+def penalty_strengths(cfg: ModelConfig) -> tuple[float, float, float]:
+    """(τ_A, τ_W, τ_h) of a config; each defaults to ``tau``."""
+    return tuple(cfg.tau if v is None else v for v in (cfg.tau_A, cfg.tau_W, cfg.tau_h))
+
+
+def build_model(
+    cfg: ModelConfig,
+    input_size: int,
+    n_outputs: int,
+    kind: str,
+    *,
+    dtype,
+    key,
+    reconstruction: bool = False,
+) -> AbstractDiscreteSystem:
+    """The model of ``cfg`` (the LSTM with M/4 units, as Table 1) with a linear read-out of
+    the last state (Gaussian) or logits for a softmax (``kind == "classification"``)."""
+    spec, M = MODEL_ZOO[cfg.name], cfg.hidden_size
+    if spec.family == "plrnn":
+        return PLRNN(
+            M,
+            input_size,
+            n_regularised=n_regularised_units(cfg),
+            init=plrnn_init(cfg, reconstruction),
+            learn_z0=learns_z0(cfg, reconstruction),
+            observation_size=n_outputs,
+            observation="categorical" if kind == "classification" else "gaussian",
+            dtype=dtype,
+            key=key,
+        )
+    if spec.family == "relu_rnn":
+        return ReLURNN(M, input_size, n_outputs, init=spec.init, dtype=dtype, key=key)
+    return LSTM(M // 4, input_size, n_outputs, dtype=dtype, key=key)
+
+
+def regulariser(model, cfg: ModelConfig, hyper=None) -> Float[Array, ""]:
+    """The model's own penalty: the line-attractor penalty (rPLRNN, eq. 4), the L2 penalty
+    on all weights (L2RNN), 0 for the others."""
+    return MODEL_ZOO[cfg.name].penalty(model, cfg, hyper)
+
+
+def predict(model: AbstractDiscreteSystem, inputs: Float[Array, "T K"]) -> Float[Array, " N"]:
+    """Run the model over one input sequence from its initial state (the learned μ₀ of a
+    PLRNN that has one, else 0); read out the last state."""
+    y0 = model.initial_state(inputs.dtype)
+    last = simulate(model, y0, inputs=inputs, saveat="t1", divergence_threshold=None).ys[0]
+    return model.observe(last)

@@ -1,0 +1,182 @@
+"""Run directories: train one model or a population, resumably, and re-evaluate them.
+
+One model's run directory::
+
+    config.yaml      the fully resolved config
+    metrics.jsonl    one line per epoch (train loss, test metrics, ...)
+    last.eqx         params + optimiser state + counters, written atomically every epoch
+    best.eqx         params of the best epoch (the objective's score, e.g. the highest test
+                     fraction correct, then the lowest loss; the lowest D_stsp for reconstruction)
+    summary.json     best test metrics, wall time, steps/s, status
+    curves.png       learning curves
+
+A population's directory holds ``population.yaml`` (base config and each
+member's changes), ``last.eqx`` (the stacked state of all members),
+``results.csv`` and ``summary.json`` (one row per member), and
+``members/<name>/`` for each member: a run directory as above without
+``last.eqx`` (``jaxrnn evaluate`` works on it).
+
+Resuming reloads ``last.eqx`` and continues; the data order of epoch e depends
+only on (seed, e), so a resumed run ends with the same parameters as an
+uninterrupted one; ``summary.json``'s ``wall_time_s`` adds up the resumed
+``segments``. A diverging loss (non-finite, or above ``train.abort_loss`` for
+``train.abort_patience`` steps: see `Trainer`) stops a single run
+(`TrainingDiverged`) without touching the last good checkpoint; in a population
+it freezes only that member. ``train.stop_at`` and ``train.patience`` end a run
+(or freeze a member) early.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import yaml
+
+from ._checkpoint import (
+    load_tree,
+    write_csv,
+    write_text,
+)
+from ._config import Config
+from ._config_loading import config_from_dict, config_to_dict
+from ._fit import fit
+from ._population import population_configs
+from ._trainer import Trainer
+
+__all__ = ["RunExists", "train", "train_population", "evaluate_run"]
+
+
+class RunExists(FileExistsError):
+    """The output directory already holds a run."""
+
+
+def _read_config(run_dir: pathlib.Path) -> Config:
+    if not (run_dir / "config.yaml").is_file():
+        raise FileNotFoundError(f"{run_dir}: not a run directory (config.yaml missing)")
+    return config_from_dict(yaml.safe_load((run_dir / "config.yaml").read_text()))
+
+
+def train(
+    config: Config | None,
+    run_dir,
+    *,
+    resume: bool = False,
+    data_dir=None,
+    progress: bool = True,
+    stop_after_epochs: int | None = None,
+) -> dict:
+    """Train a config into ``run_dir`` (or resume the run there); returns the summary.
+
+    ``stop_after_epochs`` ends this call's work after that many epochs, as an
+    interruption would (used to test resuming).
+    """
+    run_dir = pathlib.Path(run_dir)
+    if resume:
+        config = _read_config(run_dir)
+    elif (run_dir / "config.yaml").exists():
+        raise RunExists(
+            f"{run_dir} already holds a run: pass --resume to continue it or "
+            "--out for a new directory"
+        )
+    trainer = Trainer(config, data_dir=data_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        write_text(run_dir / "config.yaml", yaml.safe_dump(config_to_dict(config), sort_keys=False))
+    return fit(
+        trainer,
+        [run_dir],
+        run_dir,
+        resume=resume,
+        progress=progress,
+        stop_after_epochs=stop_after_epochs,
+        label=config.name,
+    )[0]
+
+
+def train_population(
+    base: Config | None,
+    changes: list[dict] | None,
+    run_dir,
+    *,
+    resume: bool = False,
+    data_dir=None,
+    progress: bool = True,
+    stop_after_epochs: int | None = None,
+) -> list[dict]:
+    """Train ``len(changes)`` variants of ``base`` as ONE vmapped program.
+
+    ``changes``: one dict of dotted config keys per member, e.g.
+    ``[{"model.tau": 0.0, "seed": 0}, {"model.tau": 5.0, "seed": 0}, ...]``; only
+    the keys in `POPULATION_KEYS` may vary. Returns the member summaries, in order.
+    """
+    run_dir = pathlib.Path(run_dir)
+    spec = run_dir / "population.yaml"
+    if resume:
+        if not spec.is_file():
+            raise FileNotFoundError(f"{run_dir}: no population to resume (population.yaml missing)")
+        saved = yaml.safe_load(spec.read_text())
+        base, changes = config_from_dict(saved["base"]), saved["members"]
+    elif spec.exists():
+        raise RunExists(
+            f"{run_dir} already holds a population: resume it or choose another directory"
+        )
+    members = population_configs(base, changes)
+    trainer = Trainer(members[0], members=members, data_dir=data_dir)
+    dirs = [run_dir / "members" / c.name for c in members]
+    for d, c in zip(dirs, members):
+        d.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            write_text(d / "config.yaml", yaml.safe_dump(config_to_dict(c), sort_keys=False))
+    if not resume:
+        write_text(
+            spec,
+            yaml.safe_dump(
+                {"base": config_to_dict(base), "members": list(changes)}, sort_keys=False
+            ),
+        )
+    summaries = fit(
+        trainer,
+        dirs,
+        run_dir,
+        resume=resume,
+        progress=progress,
+        stop_after_epochs=stop_after_epochs,
+        label=f"{base.name} (x{len(members)})",
+    )
+    rows = []
+    for c, change, s in zip(members, changes, summaries):
+        best = s.get("best_metrics") or {}
+        rows.append(
+            {
+                "member": c.name,
+                **change,
+                "status": s["status"],
+                "best_epoch": s["best_epoch"],
+                **{k: v for k, v in best.items() if k not in ("epoch", "step", "elapsed_s")},
+            }
+        )
+    write_csv(run_dir / "results.csv", rows)
+    write_text(
+        run_dir / "summary.json",
+        json.dumps(
+            {"name": base.name, "population_size": len(members), "members": summaries}, indent=2
+        )
+        + "\n",
+    )
+    return summaries
+
+
+def evaluate_run(run_dir, *, data_dir=None, which: str = "best") -> dict:
+    """Re-compute the test metrics of a run directory's ``best`` (or ``last``) checkpoint."""
+    run_dir = pathlib.Path(run_dir)
+    config = _read_config(run_dir)
+    trainer = Trainer(config, data_dir=data_dir)
+    path = run_dir / f"{which}.eqx"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no {which} checkpoint yet")
+    if which == "best":
+        params = load_tree(path, trainer.params)
+    else:
+        params = load_tree(path, trainer.state_tree(0, 0, 0.0, 0.0, 0))["params"]
+    return trainer.evaluate(params)

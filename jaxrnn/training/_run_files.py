@@ -1,0 +1,98 @@
+"""Reading and writing the files of a run directory that the epoch loop needs: the
+population checkpoint state, loading ``last.eqx`` (falling back to ``last.prev.eqx``),
+the divergence line of metrics.jsonl and the previous summary of a resumed run."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import jax.numpy as jnp
+import numpy as np
+
+from ._checkpoint import (
+    CheckpointError,
+    append_line,
+    load_tree,
+)
+from ._trainer import Trainer
+
+__all__ = [
+    "population_state",
+    "load_checkpoint",
+    "log_divergence",
+    "json_or_none",
+    "previous_summary",
+]
+
+
+def population_state(trainer: Trainer, epoch, step, best):
+    fdt = np.float64  # NumPy: the file format must not depend on jax_enable_x64
+    return {
+        "params": trainer.params,
+        "opt_state": trainer.opt_state,
+        "alpha": trainer.hyper.alpha,
+        "alive": jnp.asarray(trainer.alive),
+        "stopped": jnp.asarray(trainer.stopped),
+        "above": jnp.asarray(trainer.above),
+        "epoch": jnp.asarray(epoch, jnp.int32),
+        "step": jnp.asarray(step, jnp.int32),
+        "best_score": np.asarray([b[0] for b in best], fdt),
+        "best_loss": np.asarray([b[1] for b in best], fdt),
+        "best_epoch": jnp.asarray([b[2] for b in best], jnp.int32),
+    }
+
+
+def load_checkpoint(last: pathlib.Path, template, dirs):
+    """``last.eqx``, or a `CheckpointError` that says what is still intact and what to do."""
+    try:
+        return load_tree(last, template)
+    except CheckpointError as e:
+        hints = []
+        prev = last.with_name("last.prev.eqx")
+        try:
+            state = load_tree(prev, template)
+            hints.append(
+                f"the previous epoch's checkpoint {prev} is intact (epoch "
+                f"{int(state['epoch'])}): mv {prev} {last} and resume again"
+            )
+        except CheckpointError:
+            pass
+        for d in dirs[:1]:
+            if (d / "best.eqx").is_file():
+                hints.append(
+                    f"{d / 'best.eqx'} (the best epoch's parameters) is untouched: "
+                    f"'jaxrnn evaluate {d}' still works"
+                )
+        raise CheckpointError(
+            str(e) + ("; " + "; ".join(hints) if hints else "; no intact checkpoint to resume from")
+        ) from None
+
+
+def log_divergence(run_dir: pathlib.Path, died: dict) -> None:
+    """The metrics line that marks where a member diverged."""
+    append_line(
+        run_dir / "metrics.jsonl",
+        {
+            "epoch": died["epoch"],
+            "step": died["step"],
+            "diverged": True,
+            "train_loss_at_abort": died["loss"],
+        },
+    )
+
+
+def json_or_none(line: str):
+    """A metrics line, or None for one cut short by a kill mid-append."""
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None
+
+
+def previous_summary(run_dir: pathlib.Path) -> dict:
+    path = run_dir / "summary.json"
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, ValueError):
+        return {}

@@ -1,0 +1,90 @@
+"""jaxrnn never changes process-global state (the issue of hidden global state): importing
+it, training a model, running a sweep and analysing leave ``jax_enable_x64`` and the
+matplotlib backend as the caller set them; float64 without x64 is refused with a message
+naming the setting; the CLI (which owns its process) turns x64 on where a command needs it.
+
+Each check runs in a fresh interpreter, because this test process has x64 on (conftest)."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import textwrap
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _python(code: str, tmp_path: pathlib.Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JAX_", "MPLBACKEND"))}
+    env["JAX_PLATFORMS"] = "cpu"
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_import_train_sweep_leave_x64_and_backend_alone(tmp_path):
+    code = """
+        import json, pathlib, matplotlib
+        matplotlib.use("svg")   # the caller's choice, which jaxrnn must keep
+        import jax
+        before = (jax.config.jax_enable_x64, matplotlib.get_backend())
+        import jaxrnn, jaxrnn.training, jaxrnn.sweeps, jaxrnn.analysis, jaxrnn.plot
+        from jaxrnn.training import config_from_dict, train
+        cfg = config_from_dict({"name": "t", "seed": 0,
+            "task": {"name": "addition", "T": 20, "n_train": 64, "n_test": 32},
+            "model": {"name": "rplrnn", "hidden_size": 4},
+            "train": {"batch_size": 16, "epochs": 1, "eval_batch_size": 32}})
+        summary = train(cfg, pathlib.Path("run"), progress=False)
+        from jaxrnn.sweeps import parse_sweep, run_sweep
+        spec = parse_sweep({"name": "s", "kind": "system", "dtype": "float32",
+            "base": {"model": "ctrnn", "hidden_size": 3, "seed": 0},
+            "measure": {"name": "euler_error", "n_steps": 20},
+            "axes": {"tau": [0.5, 1.0], "dt": [0.01, 0.1]},
+            "heatmap": {"x": "dt", "y": "tau", "value": "euler_error"}})
+        rows = run_sweep(spec, pathlib.Path("sweep"), progress=False)
+        after = (jax.config.jax_enable_x64, matplotlib.get_backend())
+        print(json.dumps({"before": before, "after": after, "status": summary["status"],
+                           "rows": len(rows),
+                           "png": [pathlib.Path("run/curves.png").is_file(),
+                                   pathlib.Path("sweep/heatmap.png").is_file()]}))
+    """
+    proc = _python(code, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["before"] == [False, "svg"]
+    assert out["after"] == out["before"]
+    assert out["status"] == "completed" and out["rows"] == 4 and out["png"] == [True, True]
+
+
+def test_float64_without_x64_is_refused_by_the_library_and_enabled_by_the_cli(tmp_path):
+    code = """
+        import jax
+        from jaxrnn.training import Trainer, config_from_dict
+        cfg = config_from_dict({"name": "t", "seed": 0,
+            "task": {"name": "addition", "T": 20, "n_train": 64, "n_test": 32},
+            "model": {"name": "rplrnn", "hidden_size": 4},
+            "train": {"batch_size": 16, "epochs": 1, "dtype": "float64"}})
+        try:
+            Trainer(cfg)
+        except ValueError as e:
+            print("refused:", e)
+        print("x64", jax.config.jax_enable_x64)
+    """
+    proc = _python(code, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "refused: train.dtype: float64 needs float64" in proc.stdout
+    assert "jax_enable_x64" in proc.stdout and proc.stdout.strip().endswith("x64 False")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(json.dumps({"name": "t", "seed": 0,
+                               "task": {"name": "addition", "T": 20, "n_train": 64,
+                                        "n_test": 32},
+                               "model": {"name": "rplrnn", "hidden_size": 4},
+                               "train": {"batch_size": 16, "epochs": 1, "dtype": "float64"}}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_")}
+    proc = subprocess.run([sys.executable, "-m", "jaxrnn.cli", "train", str(cfg), "--out",
+                           str(tmp_path / "run"), "--no-progress"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["status"] == "completed"
