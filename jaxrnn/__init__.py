@@ -3,6 +3,19 @@
 Models (`CTRNN`, `PLRNN`), the operators of seed 000 (`rescale`, `discretise`,
 `linearise`) and the PLRNN conversion `to_continuous`, one `simulate` for maps
 and flows, and the line-attractor penalty of the rPLRNN.
+
+**References.** Docstrings cite four papers by a short label, with their section and
+equation numbers:
+
+- *seed 000*: the paper on the three procedures on continuous-time RNNs, temporal
+  rescaling R_τ, discretisation D_Δ and linearisation L, and when they commute.
+- *seed 001*: L. Eisenmann, A. Brändle, Z. Monfared, D. Durstewitz, "Detecting Invariant
+  Manifolds in ReLU-Based RNNs", arXiv:2510.03814.
+- *seed 002*: M. Casoni, T. Guidi, A. Betti, S. Melacci, M. Gori, "Generative System
+  Dynamics in Recurrent Neural Networks" (skew-symmetric networks and their invariants).
+- *seed 003*: "Inferring dynamical systems with long-range dependencies through line
+  attractor regularization" (the PLRNN and rPLRNN, the addition, multiplication and
+  sequential-MNIST benchmarks, and dynamical-systems reconstruction).
 """
 
 from . import analysis as analysis

@@ -16,9 +16,9 @@ array, or a dict of them; it builds whatever system it needs from its arguments
 
 from __future__ import annotations
 
-import csv
 import itertools
 import math
+import os
 import pathlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,6 +27,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from numpy.typing import DTypeLike
+
+from ._files import save_npz, write_csv
 
 __all__ = ["SweepResult", "sweep", "grid_points"]
 
@@ -64,11 +67,8 @@ class SweepResult:
         return out
 
     def to_csv(self, path) -> None:
-        rows = self.rows()
-        with open(path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else [])
-            writer.writeheader()
-            writer.writerows(rows)
+        """The tidy table (`rows`) as a CSV file, written atomically."""
+        write_csv(path, self.rows())
 
 
 def grid_points(axes: Mapping[str, object]) -> dict[str, np.ndarray]:
@@ -105,9 +105,9 @@ def sweep(
     chunk_size: int | None = None,
     memory_budget: float | None = None,
     shard: bool = True,
-    dtype=None,
+    dtype: DTypeLike | None = None,
     progress: Callable[[int, int], None] | None = None,
-    checkpoint_dir=None,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
 ) -> SweepResult:
     """Evaluate ``fn(**point)`` at every point of the grid spanned by ``axes``.
 
@@ -169,8 +169,6 @@ def sweep(
             out = batched(chunk)
             piece = jax.tree_util.tree_map(lambda a, m=stop - start: np.asarray(a)[:m], out)
             if saved is not None:
-                from .training._checkpoint import save_npz
-
                 save_npz(saved, piece)
             pieces.append(piece)
         if progress is not None:

@@ -32,6 +32,7 @@ from ._system_kinds import (
     AffineMap,
     LinearFlow,
 )
+from ._validate import check_value
 
 __all__ = ["Rescaled", "Discretised", "rescale", "discretise", "linearise"]
 
@@ -101,12 +102,13 @@ def rescale(system: AbstractContinuousSystem, tau: ArrayLike) -> Rescaled:
     tau = jnp.asarray(tau)
     if tau.ndim != 0:
         raise ValueError(f"tau must be a scalar (use jax.vmap for a grid), got shape {tau.shape}")
-    if not isinstance(tau, jax.core.Tracer) and not bool(tau > 0):
-        raise ValueError(f"tau must be positive, got {float(tau)}")
+    tau = check_value(tau, lambda xp, v: ~(v > 0), "tau must be positive")
     return Rescaled(system, tau)
 
 
-def discretise(system: AbstractContinuousSystem, dt: ArrayLike, method="euler") -> Discretised:
+def discretise(
+    system: AbstractContinuousSystem, dt: ArrayLike, method: str | diffrax.AbstractSolver = "euler"
+) -> Discretised:
     """D_Δ: the one-step map of ``system`` with step Δ = ``dt``.
 
     ``method`` is ``"euler"`` (forward Euler, ``h_{k+1} = h_k + Δ F(h_k, x_k)``,
@@ -118,8 +120,7 @@ def discretise(system: AbstractContinuousSystem, dt: ArrayLike, method="euler") 
     dt = jnp.asarray(dt)
     if dt.ndim != 0:
         raise ValueError(f"dt must be a scalar (use jax.vmap for a grid), got shape {dt.shape}")
-    if not isinstance(dt, jax.core.Tracer) and not bool(dt > 0):
-        raise ValueError(f"dt must be positive, got {float(dt)}")
+    dt = check_value(dt, lambda xp, v: ~(v > 0), "dt must be positive")
     return Discretised(system, dt, get_solver(method))
 
 
@@ -134,8 +135,10 @@ def _affine_coefficients(system: AbstractSystem, y0, x0, t):
     """(J_y, J_x, F(y0, x0)) of the system's right-hand side at (y0, x0)."""
     if isinstance(system, AbstractContinuousSystem):
         fn = lambda y, x: system.vector_field(t, y, x)  # noqa: E731
-    else:
+    elif isinstance(system, AbstractDiscreteSystem):
         fn = lambda y, x: system.step(y, x)  # noqa: E731
+    else:
+        raise TypeError(f"linearise needs a jaxrnn system, got {type(system).__name__}")
     value = fn(y0, x0)
     # Reverse mode: diffrax RK stages run in a loop that only supports reverse mode.
     jy, jx = jax.jacrev(fn, argnums=(0, 1))(y0, x0)

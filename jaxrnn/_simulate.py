@@ -35,6 +35,7 @@ from ._simulate_diffrax import diffrax_path
 from ._simulate_scan import euler_path, map_path
 from ._solvers import get_solver
 from ._system_kinds import AbstractContinuousSystem, AbstractDiscreteSystem
+from ._validate import concrete
 
 __all__ = ["Trajectory", "simulate", "DEFAULT_DIVERGENCE_THRESHOLD"]
 
@@ -51,7 +52,7 @@ class Trajectory(eqx.Module):
 
 
 def _is_concrete(x) -> bool:
-    return not isinstance(x, jax.core.Tracer)
+    return concrete(x) is not None
 
 
 def _inputs_array(inputs, n_steps, k, dtype, what):
@@ -211,6 +212,7 @@ def simulate(
     if isinstance(solver, str):  # "euler": the hand-written lax.scan path
         if adaptive:
             raise ValueError("the hand-written Euler path has fixed steps; use a diffrax solver")
+        assert grid is not None and dt is not None and n_steps_in is not None  # not adaptive
         if callable(inputs):
             xs = jax.vmap(inputs)(grid[:-1])
             xs = _inputs_array(xs, n_steps_in, k, dtype, "(returned by the inputs callable)")
@@ -264,7 +266,8 @@ def simulate(
     else:
         save_ts = jnp.asarray(saveat, dtype)
     if max_steps is None:
-        max_steps = n_steps_in + 8 if not adaptive else max(4096, 16 * (n_steps_in or 0))
+        n_grid = n_steps_in or 0
+        max_steps = n_grid + 8 if not adaptive else max(4096, 16 * n_grid)
     ts, ys, diverged = diffrax_path(
         system,
         y0,

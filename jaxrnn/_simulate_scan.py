@@ -36,6 +36,7 @@ def _iterate(step, y0, xs, n_steps, threshold, save_all, unroll):
         body, (y0, jnp.asarray(False)), xs, length=n_steps, unroll=unroll
     )
     if save_all:
+        assert ys is not None
         return jnp.concatenate([y0[None], ys], axis=0), diverged
     final = jnp.where(diverged, jnp.nan, y_last)
     return final[None], diverged

@@ -19,7 +19,7 @@ from typing import ClassVar
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 __all__ = [
     "AbstractAutonomousFlow",
@@ -49,7 +49,7 @@ class AbstractContinuousSystem(AbstractSystem):
 
     @abc.abstractmethod
     def vector_field(
-        self, t: Float[Array, ""], y: Float[Array, " n"], x: Float[Array, " k"]
+        self, t: Float[ArrayLike, ""], y: Float[Array, " n"], x: Float[Array, " k"]
     ) -> Float[Array, " n"]:
         """dy/dt at time ``t``, state ``y`` and input value ``x``."""
 

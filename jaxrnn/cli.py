@@ -137,6 +137,7 @@ def _train(args) -> int:
     from .training import ConfigError, RunExists, TrainingDiverged, load_config, train
     from .training._checkpoint import CheckpointError
 
+    run_dir = pathlib.Path(args.resume or args.out or "runs")  # set below
     try:
         if args.resume:
             if args.config or args.overrides:

@@ -99,7 +99,7 @@ def test_negative_penalty_strengths_are_refused(name):
         jaxrnn.line_attractor_penalty(model, **{**taus, name: float("nan")})
     jitted = jax.jit(lambda t: jaxrnn.line_attractor_penalty(model, **{**taus, name: t}))
     assert float(jitted(2.0)) > float(jitted(1.0)) > 0
-    with pytest.raises(Exception, match=f"{name} must be >= 0"):
+    with pytest.raises(Exception, match=f"{name} must be finite and >= 0"):
         jax.block_until_ready(jitted(-1.0))
 
 

@@ -3,32 +3,33 @@
 from __future__ import annotations
 
 import numpy as np
+from jaxtyping import ArrayLike
 
 __all__ = ["classify", "is_stable", "n_unstable"]
 
 
-def n_unstable(eigenvalues, discrete: bool, tol: float = 1e-9) -> int:
+def n_unstable(eigenvalues: ArrayLike, discrete: bool, tol: float = 1e-9) -> int:
     """Number of unstable directions: |λ| > 1 (maps) or Re λ > 0 (flows)."""
     ev = np.asarray(eigenvalues)
-    return int(np.sum(np.abs(ev) > 1 + tol) if discrete else np.sum(ev.real > tol))
+    return int(np.sum(np.abs(ev) > 1 + tol) if discrete else np.sum(np.real(ev) > tol))
 
 
-def is_stable(eigenvalues, discrete: bool, tol: float = 1e-9) -> bool:
+def is_stable(eigenvalues: ArrayLike, discrete: bool, tol: float = 1e-9) -> bool:
     """Asymptotically stable: all |λ| < 1 (maps) or all Re λ < 0 (flows)."""
     ev = np.asarray(eigenvalues)
-    return bool(np.all(np.abs(ev) < 1 - tol) if discrete else np.all(ev.real < -tol))
+    return bool(np.all(np.abs(ev) < 1 - tol) if discrete else np.all(np.real(ev) < -tol))
 
 
-def classify(eigenvalues, discrete: bool, tol: float = 1e-9) -> str:
+def classify(eigenvalues: ArrayLike, discrete: bool, tol: float = 1e-9) -> str:
     """'stable node', 'stable spiral', 'unstable node', 'unstable spiral',
     'saddle (k unstable)', or 'non-hyperbolic' (an eigenvalue on the stability
     boundary: |λ| = 1 for maps, Re λ = 0 for flows, e.g. a line attractor or a centre)."""
     ev = np.asarray(eigenvalues)
-    margin = np.abs(ev) - 1 if discrete else ev.real
+    margin = np.abs(ev) - 1 if discrete else np.real(ev)
     if np.any(np.abs(margin) <= tol):
         return "non-hyperbolic"
     k = n_unstable(ev, discrete, tol)
-    spiral = bool(np.any(np.abs(ev.imag) > tol))
+    spiral = bool(np.any(np.abs(np.imag(ev)) > tol))
     if k == 0:
         return "stable spiral" if spiral else "stable node"
     if k == ev.size:

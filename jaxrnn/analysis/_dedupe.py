@@ -3,12 +3,16 @@ analysis tool."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 __all__ = ["dedupe_points"]
 
 
-def dedupe_points(points: np.ndarray, tol: float, order=None) -> np.ndarray:
+def dedupe_points(
+    points: np.ndarray, tol: float, order: Sequence[int] | np.ndarray | None = None
+) -> np.ndarray:
     """Indices of a subset of ``points`` (n, d) in which no two lie within ``tol``,
     relative to ``1 + ‖p‖`` (Euclidean); points are visited in ``order`` (best first;
     default: as given), so the first of each cluster is kept."""

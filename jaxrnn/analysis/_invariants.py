@@ -1,4 +1,4 @@
-"""Motion invariants of skew-symmetric networks (seed 002; REFERENCE §2).
+"""Motion invariants of skew-symmetric networks (seed 002).
 
 For a CTRNN with no leak (λ = 0), no input and a skew-symmetric W (A = -Aᵀ):
 
@@ -19,39 +19,32 @@ directions to infinity, and orbits need not close.
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from .._validate import concrete
 from ..models import CTRNN
 
 __all__ = ["energy", "invariant_drift", "check_invariant_exists"]
 
 
 def check_invariant_exists(model: CTRNN, *, atol: float = 1e-12) -> None:
-    """Raise ``ValueError`` saying why ``model`` has no invariant of this kind."""
+    """Raise ``ValueError`` saying why ``model`` has no invariant of this kind (checks on
+    parameters that are traced, e.g. under ``jit``, are left to the caller)."""
     if not isinstance(model, CTRNN):
         raise ValueError(f"energy is defined for CTRNNs, got {type(model).__name__}")
-    if (
-        model.input_size
-        and not isinstance(model.input_weight, jax.core.Tracer)
-        and np.any(np.asarray(model.input_weight) != 0)
-    ):
+    W_in, decay, W, bias = (
+        concrete(x) for x in (model.input_weight, model.decay, model.W, model.bias)
+    )
+    if model.input_size and W_in is not None and np.any(W_in != 0):
         raise ValueError("no invariant: the network is driven by inputs (W_in != 0)")
-    decay = model.decay
-    if not isinstance(decay, jax.core.Tracer) and np.any(np.asarray(decay) != 0):
+    if decay is not None and np.any(decay != 0):
         raise ValueError("no invariant: the leak -λh dissipates it (decay must be 0)")
-    W = model.W
-    if model.recurrent != "skew" and not isinstance(W, jax.core.Tracer):
-        Wn = np.asarray(W)
-        if not np.allclose(Wn, -Wn.T, atol=atol):
+    if model.recurrent != "skew" and W is not None:
+        if not np.allclose(W, -W.T, atol=atol):
             raise ValueError("no invariant: W is not skew-symmetric (use recurrent='skew')")
-    if (
-        model.form == "rate"
-        and not isinstance(model.bias, jax.core.Tracer)
-        and np.any(np.asarray(model.bias) != 0)
-    ):
+    if model.form == "rate" and bias is not None and np.any(bias != 0):
         raise ValueError("no invariant: in the rate form a bias b gives dH/dt = σ(z)ᵀ b != 0")
     try:
         model.activation.primitive(jnp.zeros(()))

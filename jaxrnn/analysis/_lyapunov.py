@@ -1,4 +1,4 @@
-"""Lyapunov spectra by QR re-orthonormalisation (Benettin et al. 1980; REFERENCE §5).
+"""Lyapunov spectra by QR re-orthonormalisation (Benettin et al. 1980).
 
 - Maps ``z_{t+1} = F(z_t)``: ``Q_{t+1} R_{t+1} = J(z_t) Q_t`` along the orbit;
   ``λ_i = (1/N) Σ_t log |R_t,ii|`` per step.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -130,7 +131,7 @@ def lyapunov_spectrum(
     transient: int = 0,
     renorm_every: int = 1,
     x: ArrayLike | None = None,
-    solver="tsit5",
+    solver: str | diffrax.AbstractSolver = "tsit5",
 ) -> Float[Array, " n"]:
     """The Lyapunov spectrum (descending), per step for maps, per unit time for flows.
 

@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import ArrayLike, PRNGKeyArray
 
+from .._validate import x64_enabled
 from ..models import PLRNN
 from ..models.plrnn._regions import region_matrices
 from ._classify import classify, is_stable
@@ -239,7 +240,7 @@ def cycles(
                 f"exceeds the limit order·2^(M·order) <= max_sequences = {max_sequences:,} "
                 "(about a minute on 2 CPU cores); use method='scyfi', the heuristic search"
             )
-        if n_bits > 31 and not jax.config.jax_enable_x64:
+        if n_bits > 31 and not x64_enabled():
             raise ValueError(
                 f"exhaustive search over 2^{n_bits} sequences needs 64-bit integers: "
                 "enable jax_enable_x64 (or use method='scyfi')"
@@ -276,7 +277,7 @@ def cycles(
     return _package(plrnn, order, zs_list, pats_list, n_singular, dedupe_tol, notes)
 
 
-def exhaustive_feasible(M: int, order: int, max_sequences: int = None) -> bool:
+def exhaustive_feasible(M: int, order: int, max_sequences: int | None = None) -> bool:
     """Whether ``cycles(..., method="exhaustive")`` accepts M units and this order."""
     limit = MAX_SEQUENCES if max_sequences is None else max_sequences
     return M * order < 63 and order * (1 << (M * order)) <= limit

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from jaxtyping import ArrayLike
 
 from ..models import PLRNN
 from ..models.plrnn._regions import region_indicators, region_matrices, region_of
@@ -249,10 +250,10 @@ def _inverse_points(pts, A, W, h):
 
 def unstable_manifold(
     plrnn: PLRNN,
-    saddle,
+    saddle: int,
     *,
     index: int = 0,
-    s=None,
+    s: ArrayLike | None = None,
     n_iter: int = 12,
     max_segments: int = 20000,
     local_length: float = 10.0,
@@ -276,10 +277,10 @@ def unstable_manifold(
 
 def stable_manifold(
     plrnn: PLRNN,
-    saddle,
+    saddle: int,
     *,
     index: int = 0,
-    s=None,
+    s: ArrayLike | None = None,
     n_iter: int = 12,
     max_segments: int = 20000,
     local_length: float = 10.0,

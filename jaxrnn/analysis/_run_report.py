@@ -11,6 +11,7 @@ state of a test trial. Writes ``analysis.json`` and ``analysis.png``.
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 
 import equinox as eqx
@@ -23,6 +24,8 @@ from .._simulate import simulate
 from .._validate import require_x64
 from ..models import PLRNN
 from ..models.plrnn._regions import region_matrices
+from ..training._benchmark_objective import BenchmarkObjective
+from ..training._reconstruction_objective import ReconstructionObjective
 from ._lyapunov import kaplan_yorke_dimension, lyapunov_spectrum
 from ._plrnn_cycles import MAX_SEQUENCES, cycles, exhaustive_feasible, trajectory_seeds
 
@@ -55,13 +58,13 @@ def _load(run_dir: pathlib.Path, data_dir):
 
 
 def analyse_run(
-    run_dir,
+    run_dir: str | os.PathLike[str],
     *,
-    out=None,
+    out: str | os.PathLike[str] | None = None,
     max_order: int = 2,
     n_trials: int = 50,
     lyapunov_steps: int = 5000,
-    data_dir=None,
+    data_dir: str | os.PathLike[str] | None = None,
 ) -> dict:
     """Analyse a PLRNN run directory; returns the summary written to ``analysis.json``."""
     from matplotlib.figure import Figure  # no pyplot: the caller's backend is untouched
@@ -72,8 +75,10 @@ def analyse_run(
     config, trainer, model = _load(run_dir, data_dir)
     assert isinstance(model, PLRNN)
     M = model.state_size
-    if trainer.objective.uses_forcing:  # reconstruction: free runs from the series' starts
-        series = jnp.asarray(trainer.objective.eval_series, jnp.float64)
+    objective = trainer.objective
+    if isinstance(objective, ReconstructionObjective):  # free runs from the series' starts
+        series = jnp.asarray(objective.eval_series, jnp.float64)
+        assert model.observation is not None
         pinv = jnp.linalg.pinv(model.observation.B)
         trajs = jax.vmap(
             lambda x: (
@@ -83,7 +88,8 @@ def analyse_run(
             )
         )(series)
     else:
-        x = jnp.asarray(trainer.data.test_x[:n_trials], jnp.float64)
+        assert isinstance(objective, BenchmarkObjective)
+        x = jnp.asarray(objective.data.test_x[:n_trials], jnp.float64)
         z0 = model.initial_state(jnp.float64)  # the learned μ₀ of a benchmark PLRNN, else 0
         trajs = jax.vmap(lambda s: simulate(model, z0, inputs=s, divergence_threshold=None).ys)(x)
     states = np.asarray(trajs).reshape(-1, M)

@@ -26,14 +26,17 @@ def prediction_error(
     and compare with x_{t+n}."""
     x = jnp.asarray(x)
     if encode is None:
-        B = model.observation.B
+        observation = getattr(model, "observation", None)
+        if observation is None:
+            raise ValueError("prediction_error: the model has no observation model; pass encode=")
+        B = observation.B
         pinv = jnp.linalg.pinv(B)
         encode = lambda obs: pinv @ obs  # noqa: E731
     zero = jnp.zeros((model.input_size,), x.dtype)
 
     def from_t(obs):
         z = jax.lax.fori_loop(0, n, lambda _, v: model.step(v, zero), encode(obs))
-        return model.observe(z)
+        return model.observe(z)  # pyright: ignore[reportAttributeAccessIssue] (PLRNN-like)
 
     preds = jax.vmap(from_t)(x[:-n])
     return jnp.mean((preds - x[n:]) ** 2)

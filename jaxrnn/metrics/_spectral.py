@@ -1,4 +1,4 @@
-"""Spectral agreement of true and generated series (seed 003, Sect. 4.2; REFERENCE §3).
+"""Spectral agreement of true and generated series (seed 003, Sect. 4.2).
 
 Per dimension: z-score, power spectrum ``|rfft|²``, Gaussian smoothing with
 σ = 20 frequency bins, negatives clipped, normalised to sum 1. Then
@@ -55,14 +55,18 @@ def _pair(x_true, x_gen, smoothing):
     )
 
 
-def hellinger_distance(x_true, x_gen, *, smoothing: float = 20.0) -> Float[Array, ""]:
+def hellinger_distance(
+    x_true: ArrayLike, x_gen: ArrayLike, *, smoothing: float = 20.0
+) -> Float[Array, ""]:
     """D_H: mean over dimensions of the Hellinger distance between normalised spectra."""
     p, q = _pair(x_true, x_gen, smoothing)
     bc = jnp.sum(jnp.sqrt(p * q), axis=0)
     return jnp.mean(jnp.sqrt(jnp.clip(1.0 - bc, 0.0, None)))
 
 
-def spectrum_correlation(x_true, x_gen, *, smoothing: float = 20.0) -> Float[Array, ""]:
+def spectrum_correlation(
+    x_true: ArrayLike, x_gen: ArrayLike, *, smoothing: float = 20.0
+) -> Float[Array, ""]:
     """Mean over dimensions of the Pearson correlation of the normalised spectra."""
     p, q = _pair(x_true, x_gen, smoothing)
     pc, qc = p - jnp.mean(p, axis=0), q - jnp.mean(q, axis=0)
@@ -73,7 +77,7 @@ def spectrum_correlation(x_true, x_gen, *, smoothing: float = 20.0) -> Float[Arr
 
 
 def spectrum_error_split(
-    x_true, x_gen, dt: float, *, cutoff: float = 50.0, smoothing: float = 20.0
+    x_true: ArrayLike, x_gen: ArrayLike, dt: float, *, cutoff: float = 50.0, smoothing: float = 20.0
 ) -> tuple[Float[Array, ""], Float[Array, ""]]:
     """(low, high): mean squared difference of the normalised spectra at frequencies
     ≤ ``cutoff`` and > ``cutoff`` (Hz, with the sampling step ``dt`` in seconds)."""

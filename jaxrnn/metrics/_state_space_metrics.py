@@ -1,4 +1,4 @@
-"""State-space divergence D_stsp = KL(p_true ‖ p_gen) (seed 003, Sect. 4.2; REFERENCE §3).
+"""State-space divergence D_stsp = KL(p_true ‖ p_gen) (seed 003, Sect. 4.2).
 
 Two estimates of the occupation densities of a true series and a FREE run of a
 model (arrays shaped (time, dims)):
@@ -17,7 +17,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 __all__ = ["state_space_divergence"]
 
@@ -64,7 +64,7 @@ def state_space_divergence(
     alpha: float = 1e-5,
     sigma2: float = 1.0,
     n_samples: int = 2000,
-    key=None,
+    key: PRNGKeyArray | None = None,
 ) -> float | Float[Array, ""]:
     """D_stsp = KL(p_true ‖ p_gen) between the state-space occupation of ``x_true`` and
     ``x_gen``. ``method="bins"`` (default; 30 bins per dimension, α = 1e-5) or

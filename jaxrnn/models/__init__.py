@@ -5,4 +5,4 @@ from ._baselines import ReLURNN as ReLURNN
 from ._ctrnn import CTRNN as CTRNN
 from ._observation import CategoricalObservation as CategoricalObservation
 from ._observation import GaussianObservation as GaussianObservation
-from .plrnn._model import PLRNN as PLRNN
+from .plrnn._plrnn_map import PLRNN as PLRNN

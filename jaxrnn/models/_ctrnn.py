@@ -9,13 +9,12 @@ from typing import Literal
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .._activations import AbstractActivation
 from .._activations_user import get_activation
 from .._system_kinds import AbstractContinuousSystem
-from .._validate import check_size
+from .._validate import check_size, check_value
 
 __all__ = ["CTRNN"]
 
@@ -108,10 +107,11 @@ class CTRNN(AbstractContinuousSystem):
         if W_in.ndim != 2 or W_in.shape[0] != n:
             raise ValueError(f"CTRNN.from_arrays: W_in must have shape ({n}, k), got {W_in.shape}")
         if recurrent == "skew":
-            if not isinstance(W, jax.core.Tracer) and not np.allclose(
-                np.asarray(W), -np.asarray(W).T
-            ):
-                raise ValueError("CTRNN.from_arrays: recurrent='skew' needs W = -Wᵀ")
+            W = check_value(
+                W,
+                lambda xp, v: xp.abs(v + v.T) > 1e-8 + 1e-5 * xp.abs(v.T),
+                "CTRNN.from_arrays: recurrent='skew' needs W = -Wᵀ",
+            )
             weight = W / 2
         elif recurrent == "free":
             weight = W

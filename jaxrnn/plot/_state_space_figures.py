@@ -3,9 +3,13 @@ manifolds, basins, trajectories; 3-D projections for M > 2."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import ArrayLike
 
 from .._system_kinds import AbstractContinuousSystem, AbstractDiscreteSystem
 
@@ -36,21 +40,21 @@ def _field(system, pts, x):
 
 def state_space(
     system,
-    ax=None,
+    ax: Any = None,
     *,
-    xlim=(-3, 3),
-    ylim=(-3, 3),
-    dims=(0, 1),
-    slice_at=None,
-    x=None,
-    resolution=25,
-    nullclines=True,
-    fixed_points=None,
-    manifolds=(),
-    basins=None,
-    basin_grid=None,
-    trajectories=(),
-    title=None,
+    xlim: tuple[float, float] = (-3, 3),
+    ylim: tuple[float, float] = (-3, 3),
+    dims: tuple[int, ...] = (0, 1),
+    slice_at: ArrayLike | None = None,
+    x: object | None = None,
+    resolution: int = 25,
+    nullclines: bool = True,
+    fixed_points: Any | None = None,
+    manifolds: Sequence[Any] = (),
+    basins: Any | None = None,
+    basin_grid: tuple[np.ndarray, np.ndarray] | None = None,
+    trajectories: Sequence[ArrayLike] = (),
+    title: str | None = None,
 ):
     """Draw a 2-D state-space picture of ``system`` on ``ax``.
 
@@ -73,8 +77,8 @@ def state_space(
         X, Y = basin_grid
         labels = np.asarray(basins.labels).reshape(X.shape)
         ax.pcolormesh(X, Y, labels, shading="nearest", cmap="Pastel1", alpha=0.8)
-    gx = np.linspace(*xlim, resolution)
-    gy = np.linspace(*ylim, resolution)
+    gx = np.linspace(xlim[0], xlim[1], resolution)
+    gy = np.linspace(ylim[0], ylim[1], resolution)
     GX, GY = np.meshgrid(gx, gy)
     pts = np.tile(base, (GX.size, 1))
     pts[:, i], pts[:, j] = GX.ravel(), GY.ravel()
@@ -90,7 +94,9 @@ def state_space(
     )
     if nullclines:
         fine = 200
-        FX, FY = np.meshgrid(np.linspace(*xlim, fine), np.linspace(*ylim, fine))
+        FX, FY = np.meshgrid(
+            np.linspace(xlim[0], xlim[1], fine), np.linspace(ylim[0], ylim[1], fine)
+        )
         fp = np.tile(base, (FX.size, 1))
         fp[:, i], fp[:, j] = FX.ravel(), FY.ravel()
         FV = np.asarray(_field(system, jnp.asarray(fp), xs))
@@ -165,7 +171,14 @@ def state_space(
     return ax
 
 
-def trajectory_3d(ys, dims=(0, 1, 2), ax=None, *, points=None, title=None):
+def trajectory_3d(
+    ys: ArrayLike,
+    dims: tuple[int, ...] = (0, 1, 2),
+    ax: Any = None,
+    *,
+    points: ArrayLike | None = None,
+    title: str | None = None,
+):
     """A 3-D projection of a trajectory (T, M) onto ``dims``, with optional marked points."""
     import matplotlib.pyplot as plt
 
@@ -176,7 +189,7 @@ def trajectory_3d(ys, dims=(0, 1, 2), ax=None, *, points=None, title=None):
     ax.plot(ys[:, a], ys[:, b], ys[:, c], lw=0.5)
     if points is not None:
         p = np.asarray(points).reshape(-1, ys.shape[1])
-        ax.scatter(p[:, a], p[:, b], p[:, c], color="tab:red", s=20)
+        ax.scatter(p[:, a], p[:, b], p[:, c], color="tab:red", s=20)  # pyright: ignore[reportArgumentType] (a 3-D axes: the third is zs)
     ax.set_xlabel(f"z{a + 1}")
     ax.set_ylabel(f"z{b + 1}")
     ax.set_zlabel(f"z{c + 1}")

@@ -27,6 +27,7 @@ Every problem is a `SweepError` whose one line names the file and key.
 
 from __future__ import annotations
 
+import os
 import pathlib
 from dataclasses import dataclass, field
 
@@ -74,6 +75,8 @@ class SweepSpec:
 
     def base_path(self) -> pathlib.Path:
         """The training base config, relative to the sweep file."""
+        if not isinstance(self.base, str):
+            raise SweepError(f"sweep {self.name!r}: a training sweep's 'base' is a config file")
         p = pathlib.Path(self.base)
         return p if p.is_absolute() or self.path is None else self.path.parent / p
 
@@ -129,7 +132,7 @@ def axis_values(name: str, spec) -> np.ndarray:
     )
 
 
-def parse_sweep(raw, path: pathlib.Path | None = None) -> SweepSpec:
+def parse_sweep(raw: object, path: pathlib.Path | None = None) -> SweepSpec:
     """A validated `SweepSpec` from a mapping (as read from YAML)."""
     if not isinstance(raw, dict):
         raise SweepError(f"sweep file {path}: expected a mapping at the top level")
@@ -209,7 +212,7 @@ def parse_sweep(raw, path: pathlib.Path | None = None) -> SweepSpec:
     )
 
 
-def load_sweep(path) -> SweepSpec:
+def load_sweep(path: str | os.PathLike[str]) -> SweepSpec:
     """Read and validate a sweep file."""
     path = pathlib.Path(path)
     return parse_sweep(read_yaml_mapping(path, "sweep", SweepError), path)

@@ -12,6 +12,7 @@ member of one vmapped population). Output directory::
 
 from __future__ import annotations
 
+import os
 import pathlib
 import shutil
 import sys
@@ -59,7 +60,7 @@ def plot_heatmap(
     x: str,
     y: str,
     value: str,
-    path,
+    path: str | os.PathLike[str],
     *,
     log: bool = False,
     title: str = "",
@@ -160,6 +161,8 @@ def _prepare_system(spec: SweepSpec):
     if spec.dtype == "float64":
         require_x64(f"sweep {spec.name!r} (dtype: float64)")
     dtype = jnp.float64 if spec.dtype == "float64" else jnp.float32
+    if not isinstance(spec.base, dict):
+        raise SweepError(f"sweep {spec.name!r}: a system sweep's 'base' is a mapping")
     fn, available = make_study(spec.base, spec.measure, tuple(spec.axes), dtype)
     outputs = _outputs(spec, available)
 
@@ -233,7 +236,9 @@ def _prepare_training(spec: SweepSpec):
     return run, outputs
 
 
-def run_sweep(spec: SweepSpec, out, *, progress: bool = True, resume: bool = False) -> list[dict]:
+def run_sweep(
+    spec: SweepSpec, out: str | os.PathLike[str], *, progress: bool = True, resume: bool = False
+) -> list[dict]:
     """Run a sweep into directory ``out``; returns the rows of ``results.csv``.
 
     The whole sweep (every axis, every grid point's config, the outputs and the

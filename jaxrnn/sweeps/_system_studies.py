@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from jaxtyping import ArrayLike
+from numpy.typing import DTypeLike
 
 from .._operators import linearise, rescale
 from .._simulate import simulate
+from .._system_kinds import LinearFlow
 from ..models import CTRNN
 from ._sweep_file import SweepError
 
@@ -83,7 +86,12 @@ def spectral_radius(M, squarings: int = 40):
     return jnp.exp((log_c + jnp.log(jnp.linalg.norm(m))) / 2.0**squarings)
 
 
-def build_ctrnn(base: dict, decay=None, gain=None, dtype=None) -> CTRNN:
+def build_ctrnn(
+    base: dict,
+    decay: ArrayLike | None = None,
+    gain: float | None = None,
+    dtype: DTypeLike | None = None,
+) -> CTRNN:
     unknown = sorted(set(base) - set(BASE_KEYS))
     if unknown:
         raise SweepError(
@@ -167,7 +175,9 @@ def make_study(base: dict, measure: dict, axes: tuple[str, ...], dtype):
         ).ys
         err = jnp.linalg.norm(euler - ref, axis=-1)
         err = jnp.where(jnp.all(jnp.isfinite(euler)), jnp.max(err), jnp.inf)
-        J = linearise(flow).A
+        lin = linearise(flow)
+        assert isinstance(lin, LinearFlow)
+        J = lin.A
         rho = spectral_radius(jnp.eye(M, dtype=dtype) + dt * J)
         return {
             "euler_error": err,

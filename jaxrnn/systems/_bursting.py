@@ -17,7 +17,11 @@ from .._system_kinds import AbstractAutonomousFlow
 
 __all__ = ["BurstingNeuron", "BURSTING_INITIAL_STATE"]
 
-BURSTING_INITIAL_STATE = (-24.47, 0.0386, 0.0231)  # (V, n, h), REFERENCE §3
+BURSTING_INITIAL_STATE = (
+    -24.47,
+    0.0386,
+    0.0231,
+)  # (V, n, h), seed 003, Sect. 4.2 (the authors' data)
 
 
 def _f(default):
@@ -26,7 +30,8 @@ def _f(default):
 
 class BurstingNeuron(AbstractAutonomousFlow):
     """State (V, n, h); every parameter is a field (change one with ``eqx.tree_at`` or
-    the constructor), defaults from REFERENCE §3."""
+    the constructor); the defaults are the parameters of the bursting-neuron data of
+    seed 003, Sect. 4.2."""
 
     dimension = 3
     C_m: Float[Array, ""] = _f(6.0)

@@ -11,11 +11,14 @@ the authors' 3 × 1501 samples at 0.5 ms, standardised.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import ArrayLike
 
 from .._simulate import simulate
 from .._system_kinds import AbstractContinuousSystem
@@ -47,17 +50,17 @@ class TimeSeriesData:
 
 def make_dataset(
     system,
-    y0,
+    y0: ArrayLike,
     *,
     n_series: int = 1,
     n_samples: int = 1000,
     dt: float = 0.01,
     transient: float = 0.0,
-    observe=None,
+    observe: Callable | None = None,
     standardise: bool = True,
     noise_std: float = 0.0,
     n_train: int | None = None,
-    solver="tsit5",
+    solver: str | diffrax.AbstractSolver = "tsit5",
     rtol: float = 1e-8,
     atol: float = 1e-8,
     seed: int = 0,
@@ -69,16 +72,21 @@ def make_dataset(
     series go to training (default: all but the last when ``n_series > 1``)."""
     y = jnp.asarray(y0, jnp.zeros(()).dtype)
     flow = isinstance(system, AbstractContinuousSystem)
-    kw = dict(solver=solver, rtol=rtol, atol=atol, max_steps=10_000_000) if flow else {}
+
+    def flow_run(y, **grid):
+        return simulate(
+            system, y, solver=solver, rtol=rtol, atol=atol, max_steps=10_000_000, **grid
+        ).ys
+
     if transient > 0:
         if flow:
-            y = simulate(system, y, t1=transient, dt=dt, saveat="t1", **kw).ys[0]
+            y = flow_run(y, t1=transient, dt=dt, saveat="t1")[0]
         else:
             y = simulate(system, y, int(transient)).ys[-1]
     windows = []
     for _ in range(n_series):
         if flow:
-            ys = simulate(system, y, n_steps=n_samples - 1, dt=dt, **kw).ys
+            ys = flow_run(y, n_steps=n_samples - 1, dt=dt)
         else:
             ys = simulate(system, y, n_samples - 1).ys
         windows.append(np.asarray(ys if observe is None else jax.vmap(observe)(ys)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int, PRNGKeyArray
+from numpy.typing import DTypeLike
 
 __all__ = ["marker_positions", "addition_problem", "multiplication_problem"]
 
@@ -39,7 +40,7 @@ def _problem(key, n_trials, T, kind, dtype):
 
 
 def addition_problem(
-    key: PRNGKeyArray, n_trials: int, T: int, *, dtype=None
+    key: PRNGKeyArray, n_trials: int, T: int, *, dtype: DTypeLike | None = None
 ) -> tuple[Float[Array, "n T 2"], Float[Array, "n 1"]]:
     """Inputs (channel 0 ~ U[0, 1), channel 1 = two markers) and the target
     ``s_{0,t1} + s_{0,t2}``, to be produced at the last step."""
@@ -47,7 +48,7 @@ def addition_problem(
 
 
 def multiplication_problem(
-    key: PRNGKeyArray, n_trials: int, T: int, *, dtype=None
+    key: PRNGKeyArray, n_trials: int, T: int, *, dtype: DTypeLike | None = None
 ) -> tuple[Float[Array, "n T 2"], Float[Array, "n 1"]]:
     """As `addition_problem`, with target ``s_{0,t1} · s_{0,t2}``."""
     return _problem(key, n_trials, T, "multiplication", dtype)

@@ -15,6 +15,7 @@ import pathlib
 import zlib
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 __all__ = [
     "DataError",
@@ -113,7 +114,9 @@ def resolve_data_dir(data_dir: str | os.PathLike | None) -> pathlib.Path:
     )
 
 
-def load_mnist(data_dir, split: str) -> tuple[np.ndarray, np.ndarray]:
+def load_mnist(
+    data_dir: str | os.PathLike[str] | None, split: str
+) -> tuple[np.ndarray, np.ndarray]:
     """(images uint8 (n, 28, 28), labels uint8 (n,)) of ``split`` ('train' or 'test')."""
     directory = resolve_data_dir(data_dir)
     img_path, lbl_path = (_find(directory, stem) for stem in _FILES[split])
@@ -130,12 +133,12 @@ def load_mnist(data_dir, split: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def sequential_mnist(
-    data_dir,
+    data_dir: str | os.PathLike[str] | None,
     split: str,
     n: int | None = None,
     *,
     permutation: np.ndarray | None = None,
-    dtype=np.float32,
+    dtype: DTypeLike = np.float32,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sequential MNIST: inputs (n, 784, 1), one pixel per step, row by row, normalised
     with mean 0.1307 and std 0.3081; labels (n,) int32. ``permutation`` (a permutation

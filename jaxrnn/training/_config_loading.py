@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import pathlib
 import types
 import typing
+from collections.abc import Sequence
 
 import yaml
 
@@ -132,7 +134,9 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     return raw
 
 
-def read_yaml_mapping(path, what: str = "config", error=ConfigError) -> dict:
+def read_yaml_mapping(
+    path: str | os.PathLike[str], what: str = "config", error=ConfigError
+) -> dict:
     """A YAML file's top-level mapping ({} if empty); one-line ``error``s otherwise."""
     path = pathlib.Path(path)
     if not path.is_file():
@@ -149,6 +153,6 @@ def read_yaml_mapping(path, what: str = "config", error=ConfigError) -> dict:
     return raw or {}
 
 
-def load_config(path: str | pathlib.Path, overrides: list[str] = ()) -> Config:
+def load_config(path: str | pathlib.Path, overrides: Sequence[str] = ()) -> Config:
     """Read, override and validate a YAML config file."""
     return config_from_dict(apply_overrides(read_yaml_mapping(path), list(overrides)))

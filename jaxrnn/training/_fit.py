@@ -198,8 +198,7 @@ def fit(
             steps_this_call += new_step - step
             step, epoch = new_step, epoch + 1
             epochs_this_call += 1
-            metrics = trainer.evaluate()
-            metrics = [metrics] if P == 1 else metrics
+            metrics = trainer.evaluate_members()
             losses = np.asarray(losses, float).reshape(-1, P)
             alphas = np.asarray(trainer.hyper.alpha).reshape(P)
             for i in range(P):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal, cast
 
 import jax.numpy as jnp
 from jaxtyping import Array, Float
@@ -19,6 +20,8 @@ from .._system_kinds import AbstractDiscreteSystem
 from ..models import LSTM, PLRNN, ReLURNN
 from ..models.plrnn._penalty import line_attractor_penalty
 from ._config import ModelConfig
+
+PLRNNInit = Literal["authors", "identity", "uniform"]
 
 __all__ = [
     "ModelSpec",
@@ -42,20 +45,27 @@ def _line_attractor(model, cfg: ModelConfig, hyper) -> Float[Array, ""]:
     (a `Hyper` of arrays) supplies τ_A, τ_W, τ_h and M_reg as traced values, as the
     population trainer does."""
     if hyper is None:
-        return line_attractor_penalty(model, *penalty_strengths(cfg), reduction=cfg.reduction)
+        return line_attractor_penalty(model, *penalty_strengths(cfg), reduction=_reduction(cfg))
     return line_attractor_penalty(
         model,
         hyper.tau_A,
         hyper.tau_W,
         hyper.tau_h,
-        reduction=cfg.reduction,
+        reduction=_reduction(cfg),
         n_regularised=hyper.n_reg,
     )
 
 
 def _l2(model, cfg: ModelConfig, hyper) -> Float[Array, ""]:
     """``l2 · Σ w²`` over all weights (the L2RNN)."""
-    return cfg.l2 * sum(jnp.sum(jnp.square(w)) for w in (model.W, model.U, model.V))
+    return cfg.l2 * sum(
+        (jnp.sum(jnp.square(w)) for w in (model.W, model.U, model.V)), jnp.zeros(())
+    )
+
+
+def _reduction(cfg: ModelConfig) -> Literal["sum", "mean"]:
+    assert cfg.reduction in ("sum", "mean")  # checked when the config was loaded
+    return cast(Literal["sum", "mean"], cfg.reduction)
 
 
 @dataclass(frozen=True)
@@ -127,7 +137,8 @@ def n_regularised_units(cfg: ModelConfig) -> int:
 
 def penalty_strengths(cfg: ModelConfig) -> tuple[float, float, float]:
     """(τ_A, τ_W, τ_h) of a config; each defaults to ``tau``."""
-    return tuple(cfg.tau if v is None else v for v in (cfg.tau_A, cfg.tau_W, cfg.tau_h))
+    tau_A, tau_W, tau_h = (cfg.tau if v is None else v for v in (cfg.tau_A, cfg.tau_W, cfg.tau_h))
+    return tau_A, tau_W, tau_h
 
 
 def build_model(
@@ -148,7 +159,7 @@ def build_model(
             M,
             input_size,
             n_regularised=n_regularised_units(cfg),
-            init=plrnn_init(cfg, reconstruction),
+            init=cast(PLRNNInit, plrnn_init(cfg, reconstruction)),
             learn_z0=learns_z0(cfg, reconstruction),
             observation_size=n_outputs,
             observation="categorical" if kind == "classification" else "gaussian",
@@ -156,7 +167,8 @@ def build_model(
             key=key,
         )
     if spec.family == "relu_rnn":
-        return ReLURNN(M, input_size, n_outputs, init=spec.init, dtype=dtype, key=key)
+        init = cast(Literal["random", "identity", "np"], spec.init)
+        return ReLURNN(M, input_size, n_outputs, init=init, dtype=dtype, key=key)
     return LSTM(M // 4, input_size, n_outputs, dtype=dtype, key=key)
 
 
@@ -166,7 +178,7 @@ def regulariser(model, cfg: ModelConfig, hyper=None) -> Float[Array, ""]:
     return MODEL_ZOO[cfg.name].penalty(model, cfg, hyper)
 
 
-def predict(model: AbstractDiscreteSystem, inputs: Float[Array, "T K"]) -> Float[Array, " N"]:
+def predict(model: PLRNN | ReLURNN | LSTM, inputs: Float[Array, "T K"]) -> Float[Array, " N"]:
     """Run the model over one input sequence from its initial state (the learned μ₀ of a
     PLRNN that has one, else 0); read out the last state."""
     y0 = model.initial_state(inputs.dtype)

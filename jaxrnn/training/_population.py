@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -66,14 +67,14 @@ def check_population(configs: Sequence[Config]) -> None:
         )
 
 
-def stack_members(trees):
+def stack_members(trees: Sequence[Any]):
     """Stack the members' trees on a new leading axis."""
     leaves = [jax.tree_util.tree_leaves(t) for t in trees]
     treedef = jax.tree_util.tree_structure(trees[0])
     return treedef.unflatten([jnp.stack(ls) for ls in zip(*leaves)])
 
 
-def member_slice(tree, i: int):
+def member_slice(tree: Any, i: int):
     """Member i of a stacked tree."""
     return jax.tree_util.tree_map(lambda x: x[i], tree)
 

@@ -36,14 +36,19 @@ from ._model_zoo import MODEL_ZOO, build_model
 __all__ = ["ReconstructionObjective", "teacher_forced_loss", "free_run", "forcing_jacobian_norm"]
 
 
+def _observation_matrix(model: PLRNN) -> Float[Array, "N M"]:
+    assert model.observation is not None  # reconstruction models always observe
+    return model.observation.B
+
+
 def _inverse(model: PLRNN) -> Float[Array, "M N"]:
-    return jnp.linalg.pinv(model.observation.B)
+    return jnp.linalg.pinv(_observation_matrix(model))
 
 
 def _forced_scan(model: PLRNN, x: Float[Array, "T N"], alpha, interval: int, emit):
     """Run the model along ``x`` from z_0 = B⁺ x_0, forcing every ``interval`` steps;
     ``emit(z_prev, residual)`` gives the per-step output."""
-    B, pinv = model.observation.B, _inverse(model)
+    B, pinv = _observation_matrix(model), _inverse(model)
     zero = jnp.zeros((0,), x.dtype)
 
     def body(z_prev, inp):

@@ -29,6 +29,7 @@ it freezes only that member. ``train.stop_at`` and ``train.patience`` end a run
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 
 import yaml
@@ -59,10 +60,10 @@ def _read_config(run_dir: pathlib.Path) -> Config:
 
 def train(
     config: Config | None,
-    run_dir,
+    run_dir: str | os.PathLike[str],
     *,
     resume: bool = False,
-    data_dir=None,
+    data_dir: str | os.PathLike[str] | None = None,
     progress: bool = True,
     stop_after_epochs: int | None = None,
 ) -> dict:
@@ -79,6 +80,8 @@ def train(
             f"{run_dir} already holds a run: pass --resume to continue it or "
             "--out for a new directory"
         )
+    if config is None:
+        raise ValueError("train: give a config, or resume=True for a run directory")
     trainer = Trainer(config, data_dir=data_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resume:
@@ -97,10 +100,10 @@ def train(
 def train_population(
     base: Config | None,
     changes: list[dict] | None,
-    run_dir,
+    run_dir: str | os.PathLike[str],
     *,
     resume: bool = False,
-    data_dir=None,
+    data_dir: str | os.PathLike[str] | None = None,
     progress: bool = True,
     stop_after_epochs: int | None = None,
 ) -> list[dict]:
@@ -121,6 +124,8 @@ def train_population(
         raise RunExists(
             f"{run_dir} already holds a population: resume it or choose another directory"
         )
+    if base is None or changes is None:
+        raise ValueError("train_population: give base and changes, or resume=True")
     members = population_configs(base, changes)
     trainer = Trainer(members[0], members=members, data_dir=data_dir)
     dirs = [run_dir / "members" / c.name for c in members]
@@ -167,7 +172,12 @@ def train_population(
     return summaries
 
 
-def evaluate_run(run_dir, *, data_dir=None, which: str = "best") -> dict:
+def evaluate_run(
+    run_dir: str | os.PathLike[str],
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    which: str = "best",
+) -> dict:
     """Re-compute the test metrics of a run directory's ``best`` (or ``last``) checkpoint."""
     run_dir = pathlib.Path(run_dir)
     config = _read_config(run_dir)
@@ -179,4 +189,4 @@ def evaluate_run(run_dir, *, data_dir=None, which: str = "best") -> dict:
         params = load_tree(path, trainer.params)
     else:
         params = load_tree(path, trainer.state_tree(0, 0, 0.0, 0.0, 0))["params"]
-    return trainer.evaluate(params)
+    return trainer.evaluate_members(params)[0]

@@ -6,13 +6,11 @@ its update program exactly once, whatever its length; each step runs the
 model over time with ``lax.scan`` and over the batch with ``vmap``. The data
 lives on the device; batches are gathered inside the program.
 
-A **population** is a list of configs that differ only in the settings that
-do not change array shapes: ``seed``, ``model.tau``/``tau_A``/``tau_W``/
-``tau_h``, ``model.reg_fraction``/``n_regularised``, ``train.learning_rate``
-and ``forcing.alpha``. Their parameters and optimiser states are stacked on a
-leading axis and the update program is ``vmap``-ed over it: the regulariser
-strengths, M_reg (as a mask) and α enter as traced `Hyper` arrays, the
-learning rate lives in the optimiser state (`scale_by_state`). Each member
+A **population** is a list of configs that differ only in settings that keep
+array shapes (``POPULATION_KEYS`` in ``_population.py``). Their parameters and
+optimiser states are stacked on a leading axis and the update program is
+``vmap``-ed over it: the regulariser strengths, M_reg (as a mask) and α enter
+as traced `Hyper` arrays, the learning rate lives in the optimiser state. Each member
 draws its own batches from its own seed and has its own ``alive`` flag: a
 member that diverges (below) stops updating while the others go on; a member
 that meets its early-stopping rule is frozen the same way (``stopped``).
@@ -60,7 +58,13 @@ def hyper_of(config: Config, dtype) -> Hyper:
     m = config.model
     taus = [jnp.asarray(v, dtype) for v in penalty_strengths(m)]
     n_reg = n_regularised_units(m)
-    return Hyper(*taus, jnp.asarray(n_reg, jnp.int32), jnp.asarray(config.forcing.alpha, dtype))
+    return Hyper(
+        taus[0],
+        taus[1],
+        taus[2],
+        jnp.asarray(n_reg, jnp.int32),
+        jnp.asarray(config.forcing.alpha, dtype),
+    )
 
 
 class Trainer:
@@ -249,6 +253,11 @@ class Trainer:
                 )
         losses = np.concatenate(out) if out else np.zeros((0, self.P))
         return step, (losses[:, 0].tolist() if self.P == 1 else losses)
+
+    def evaluate_members(self, params=None) -> list[dict]:
+        """Test metrics of every member (one dict for a single model)."""
+        out = self.evaluate(params)
+        return [out] if isinstance(out, dict) else out
 
     def evaluate(self, params=None) -> dict | list[dict]:
         """Test metrics of the model (a dict) or of every member (a list of dicts)."""

@@ -7,9 +7,9 @@ from ._continuous import ContinuousPLRNN as ContinuousPLRNN
 from ._continuous import to_continuous as to_continuous
 from ._examples import bistable_plrnn as bistable_plrnn
 from ._examples import chaotic_plrnn as chaotic_plrnn
-from ._model import INITS as INITS
-from ._model import PLRNN as PLRNN
 from ._penalty import line_attractor_penalty as line_attractor_penalty
+from ._plrnn_map import INITS as INITS
+from ._plrnn_map import PLRNN as PLRNN
 from ._regions import region_index as region_index
 from ._regions import region_indicators as region_indicators
 from ._regions import region_matrices as region_matrices

@@ -26,7 +26,8 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from ..._system_kinds import AbstractContinuousSystem
-from ._model import PLRNN
+from ..._validate import concrete
+from ._plrnn_map import PLRNN
 from ._regions import region_index, region_indicators
 
 __all__ = ["ContinuousPLRNN", "to_continuous"]
@@ -98,9 +99,9 @@ def to_continuous(plrnn: PLRNN, dt: ArrayLike, *, rtol: float = 1e-9) -> Continu
         (bad_log, "has a zero or negative real eigenvalue (no real matrix logarithm)"),
         (bad_diag, "is not diagonalisable"),
     )
-    concrete = not isinstance(bad_log, jax.core.Tracer)
+    known = concrete(bad_log) is not None
     for mask, what in problems:
-        if concrete:
+        if known:
             hits = np.flatnonzero(np.asarray(mask))
             if hits.size:
                 r = int(hits[0])

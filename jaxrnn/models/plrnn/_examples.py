@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ._model import PLRNN
+from ._plrnn_map import PLRNN
 
 __all__ = ["bistable_plrnn", "chaotic_plrnn"]
 

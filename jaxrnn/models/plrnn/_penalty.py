@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-import equinox as eqx
-import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from ._model import PLRNN
+from ..._validate import check_value
+from ._plrnn_map import PLRNN
 
 __all__ = ["line_attractor_penalty"]
 
@@ -37,8 +35,8 @@ def line_attractor_penalty(
     code does and equals the paper's choice τ_A = τ_W = τ_h = τ.
     Returns 0 when ``n_regularised == 0``.
 
-    ``n_regularised`` overrides ``plrnn.n_regularised`` and may be a traced
-    integer: the terms are then masked sums over the first M_reg units, so one
+    ``n_regularised`` overrides ``plrnn.n_regularised`` and may be a traced integer:
+    every term is a masked sum over the first M_reg units (one code path), so one
     compiled program serves a population of models with different M_reg.
     """
     if reduction not in ("sum", "mean"):
@@ -46,30 +44,18 @@ def line_attractor_penalty(
     tau_A, tau_W = _non_negative("tau_A", tau_A), _non_negative("tau_W", tau_W)
     if tau_h is not None:
         tau_h = _non_negative("tau_h", tau_h)
-    if n_regularised is not None:
-        return _masked_penalty(plrnn, tau_A, tau_W, tau_h, reduction, n_regularised)
-    m = plrnn.n_regularised
-    if m == 0:
-        return jnp.zeros((), plrnn.A.dtype)
-    tau_h = tau_W if tau_h is None else tau_h
-    reduce = jnp.sum if reduction == "sum" else jnp.mean
-    a_term = reduce(jnp.square(plrnn.A[:m] - 1.0))
-    w_term = reduce(jnp.square(plrnn.W[:m, :]))
-    h_term = reduce(jnp.square(plrnn.h[:m]))
-    return tau_A * a_term + tau_W * w_term + tau_h * h_term
+    m = plrnn.n_regularised if n_regularised is None else n_regularised
+    return _masked_penalty(plrnn, tau_A, tau_W, tau_h, reduction, m)
 
 
 def _non_negative(name: str, value):
     """A penalty strength must be >= 0: a ValueError naming it for concrete values, an
     `equinox.error_if` runtime error under ``jit``."""
-    if isinstance(value, jax.core.Tracer):
-        return eqx.error_if(
-            value, jnp.any(value < 0), f"line_attractor_penalty: {name} must be >= 0"
-        )
-    arr = np.asarray(value)
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"line_attractor_penalty: {name} must be finite and >= 0, got {value!r}")
-    return value
+    return check_value(
+        value,
+        lambda xp, v: ~xp.isfinite(v) | (v < 0),
+        f"line_attractor_penalty: {name} must be finite and >= 0",
+    )
 
 
 def _masked_penalty(plrnn, tau_A, tau_W, tau_h, reduction, n_regularised):
@@ -84,4 +70,4 @@ def _masked_penalty(plrnn, tau_A, tau_W, tau_h, reduction, n_regularised):
     if reduction == "mean":
         safe = jnp.maximum(count, 1.0)
         a_term, w_term, h_term = a_term / safe, w_term / (safe * M), h_term / safe
-    return tau_A * a_term + tau_W * w_term + tau_h * h_term
+    return jnp.asarray(tau_A * a_term + tau_W * w_term + tau_h * h_term)

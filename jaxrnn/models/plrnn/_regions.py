@@ -13,6 +13,8 @@ and on JAX arrays (returning JAX, traceable).
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
@@ -24,7 +26,7 @@ def _xp(*arrays):
     return np if all(isinstance(a, (np.ndarray, np.generic, float, int)) for a in arrays) else jnp
 
 
-def region_indicators(M: int, dtype=None, *, numpy: bool = False) -> Float[Array, "R M"]:
+def region_indicators(M: int, dtype: Any = None, *, numpy: bool = False) -> Float[Array, "R M"]:
     """All ``R = 2^M`` indicator vectors ``d = diag(D_Ω)``; row ``r`` has ``d_i`` = bit i of r.
 
     **Arguments:**
@@ -46,13 +48,13 @@ def region_index(z: Float[Array, "... M"]) -> Int[Array, ...]:
     return jnp.sum((z > 0).astype(jnp.int32) * weights, axis=-1)
 
 
-def region_of(z):
+def region_of(z: Any) -> Any:
     """The indicator vector ``d = 1[z > 0]`` of the orthant of each point (same dtype
     as ``z``; NumPy in, NumPy out)."""
     return (z > 0).astype(z.dtype if _xp(z) is jnp else float)
 
 
-def region_matrices(A_diag, W, d):
+def region_matrices(A_diag: Any, W: Any, d: Any) -> Any:
     """``W_Ω = A + W D_Ω`` (seed 001, eq. 3) for indicator vector(s) ``d`` of shape
     ``(..., M)``; returns shape ``(..., M, M)``. ``A_diag`` is the diagonal of A."""
     xp = _xp(A_diag, W, d)

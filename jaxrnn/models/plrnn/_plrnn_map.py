@@ -12,7 +12,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from ..._system_kinds import AbstractDiscreteSystem
-from ..._validate import check_size
+from ..._validate import check_size, check_value, concrete
 from .._observation import CategoricalObservation, GaussianObservation, make_observation
 from ._regions import region_matrices
 
@@ -33,9 +33,10 @@ def authors_input_std(M: int) -> float:
 
 
 def _spectral_radius(a) -> Array:
-    if isinstance(a, jax.core.Tracer):
+    value = concrete(a)
+    if value is None:
         return jnp.max(jnp.abs(jnp.linalg.eigvals(a)))
-    return jnp.asarray(np.max(np.abs(np.linalg.eigvals(np.asarray(a, np.float64)))))
+    return jnp.asarray(np.max(np.abs(np.linalg.eigvals(value.astype(np.float64)))))
 
 
 def _authors_recurrence(key, M: int, dtype) -> Array:
@@ -184,30 +185,32 @@ class PLRNN(AbstractDiscreteSystem):
         """A PLRNN with explicit parameters. ``A`` may be the diagonal vector or a
         diagonal matrix; ``W`` must have a zero diagonal (self-coupling belongs in A);
         ``mu0``, if given, is a learned initial state (else trials start from 0)."""
-        A = jnp.asarray(A)
-        if A.ndim == 2:
-            if not isinstance(A, jax.core.Tracer) and not np.allclose(
-                np.asarray(A), np.diag(np.diag(np.asarray(A)))
-            ):
-                raise ValueError("PLRNN.from_arrays: A must be diagonal")
-            A = jnp.diagonal(A)
-        M = A.shape[0]
-        W = jnp.asarray(W, A.dtype)
-        h = jnp.asarray(h, A.dtype)
+        a = jnp.asarray(A)
+        if a.ndim == 2:
+            a = check_value(
+                a,
+                lambda xp, v: xp.abs(v - xp.diag(xp.diagonal(v))) > 1e-8,
+                "PLRNN.from_arrays: A must be diagonal",
+            )
+            a = jnp.diagonal(a)
+        M = a.shape[0]
+        W = jnp.asarray(W, a.dtype)
+        h = jnp.asarray(h, a.dtype)
         if W.shape != (M, M):
             raise ValueError(f"PLRNN.from_arrays: W must have shape ({M}, {M}), got {W.shape}")
-        if not isinstance(W, jax.core.Tracer) and np.any(np.diag(np.asarray(W)) != 0):
-            raise ValueError(
-                "PLRNN.from_arrays: W must have a zero diagonal (put self-coupling in A)"
-            )
+        W = check_value(
+            W,
+            lambda xp, v: xp.diagonal(v) != 0,
+            "PLRNN.from_arrays: W must have a zero diagonal (put self-coupling in A)",
+        )
         if h.shape != (M,):
             raise ValueError(f"PLRNN.from_arrays: h must have shape ({M},), got {h.shape}")
-        C = jnp.zeros((M, 0), A.dtype) if C is None else jnp.asarray(C, A.dtype)
+        C = jnp.zeros((M, 0), a.dtype) if C is None else jnp.asarray(C, a.dtype)
         if C.ndim != 2 or C.shape[0] != M:
             raise ValueError(f"PLRNN.from_arrays: C must have shape ({M}, K), got {C.shape}")
         obs = None
         if B is not None:
-            B = jnp.atleast_2d(jnp.asarray(B, A.dtype))
+            B = jnp.atleast_2d(jnp.asarray(B, a.dtype))
             if B.shape[1] != M:
                 raise ValueError(f"PLRNN.from_arrays: B must have shape (N, {M}), got {B.shape}")
             obs = (
@@ -216,7 +219,7 @@ class PLRNN(AbstractDiscreteSystem):
                 else CategoricalObservation(B)
             )
         if mu0 is not None:
-            mu0 = jnp.asarray(mu0, A.dtype)
+            mu0 = jnp.asarray(mu0, a.dtype)
             if mu0.shape != (M,):
                 raise ValueError(f"PLRNN.from_arrays: mu0 must have shape ({M},), got {mu0.shape}")
         template = cls(
@@ -224,13 +227,13 @@ class PLRNN(AbstractDiscreteSystem):
             C.shape[1],
             n_regularised=n_regularised,
             noise_std=noise_std,
-            dtype=A.dtype,
+            dtype=a.dtype,
             key=jax.random.PRNGKey(0),
         )
         return eqx.tree_at(
             lambda m: (m.A, m.W_raw, m.C, m.h, m.mu0, m.observation),
             template,
-            (A, W, C, h, mu0, obs),
+            (a, W, C, h, mu0, obs),
             is_leaf=lambda x: x is None,
         )
 
@@ -263,7 +266,7 @@ class PLRNN(AbstractDiscreteSystem):
 
     def region_matrix(self, d: Float[Array, " M"]) -> Float[Array, "M M"]:
         """``W_Ω = A + W D_Ω`` for the region with indicator vector d = diag(D_Ω)."""
-        return region_matrices(self.A, self.W, d)
+        return jnp.asarray(region_matrices(self.A, self.W, d))
 
     def jacobian(self, z: Float[Array, " M"]) -> Float[Array, "M M"]:
         """∂F/∂z at z: the region matrix of z's orthant, D_Ω = diag(1[z > 0])."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from typing import Literal, NamedTuple
 
 import jax
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ._addition import addition_problem, multiplication_problem
 from ._mnist import sequential_mnist
@@ -36,8 +38,8 @@ def make_task(
     n_train: int,
     n_test: int,
     seed: int = 0,
-    data_dir=None,
-    dtype=np.float32,
+    data_dir: str | os.PathLike[str] | None = None,
+    dtype: DTypeLike = np.float32,
 ) -> TaskData:
     """Build ``addition``, ``multiplication``, ``mnist`` or ``permuted_mnist``.
 

@@ -1,0 +1,34 @@
+"""The codebase's shape: every module short enough to read in one sitting, and no two
+module or package names that differ only by an underscore or a plural."""
+
+from __future__ import annotations
+
+import pathlib
+
+PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "jaxrnn"
+MAX_LINES = 300
+
+
+def test_no_module_over_300_lines():
+    long = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    assert not long, long
+
+
+def _stem(name: str) -> str:
+    name = name.lstrip("_")
+    return name[:-1] if name.endswith("s") else name
+
+
+def test_no_names_that_differ_by_an_underscore_or_a_plural():
+    names = {p.stem if p.suffix == ".py" else p.name
+             for p in PACKAGE.rglob("*") if (p.suffix == ".py" or p.is_dir())
+             and p.name != "__pycache__" and p.stem != "__init__"}
+    seen: dict[str, str] = {}
+    clashes = []
+    for name in sorted(names):
+        key = _stem(name)
+        if key in seen and seen[key] != name:
+            clashes.append((seen[key], name))
+        seen.setdefault(key, name)
+    assert not clashes, clashes
