@@ -18,7 +18,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def _python(code: str, tmp_path: pathlib.Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JAX_", "MPLBACKEND"))}
+    env = {k: v for k, v in os.environ.items() if k not in ("JAX_ENABLE_X64", "MPLBACKEND")}
     env["JAX_PLATFORMS"] = "cpu"
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=600)
@@ -45,7 +45,18 @@ def test_import_train_sweep_leave_x64_and_backend_alone(tmp_path):
             "heatmap": {"x": "dt", "y": "tau", "value": "euler_error"}})
         rows = run_sweep(spec, pathlib.Path("sweep"), progress=False)
         after = (jax.config.jax_enable_x64, matplotlib.get_backend())
+        from jaxrnn.training import Trainer
+        cfg64 = config_from_dict({"name": "t", "seed": 0,
+            "task": {"name": "addition", "T": 20, "n_train": 64, "n_test": 32},
+            "model": {"name": "rplrnn", "hidden_size": 4},
+            "train": {"batch_size": 16, "epochs": 1, "dtype": "float64"}})
+        try:
+            Trainer(cfg64)
+            refused = None
+        except ValueError as e:
+            refused = str(e)
         print(json.dumps({"before": before, "after": after, "status": summary["status"],
+                          "refused": refused, "x64_after_refusal": jax.config.jax_enable_x64,
                            "rows": len(rows),
                            "png": [pathlib.Path("run/curves.png").is_file(),
                                    pathlib.Path("sweep/heatmap.png").is_file()]}))
@@ -56,33 +67,19 @@ def test_import_train_sweep_leave_x64_and_backend_alone(tmp_path):
     assert out["before"] == [False, "svg"]
     assert out["after"] == out["before"]
     assert out["status"] == "completed" and out["rows"] == 4 and out["png"] == [True, True]
+    # float64 without x64: refused with one line saying how, and x64 left off
+    assert out["refused"].startswith("train.dtype: float64 needs float64")
+    assert "jax_enable_x64" in out["refused"] and out["x64_after_refusal"] is False
 
 
-def test_float64_without_x64_is_refused_by_the_library_and_enabled_by_the_cli(tmp_path):
-    code = """
-        import jax
-        from jaxrnn.training import Trainer, config_from_dict
-        cfg = config_from_dict({"name": "t", "seed": 0,
-            "task": {"name": "addition", "T": 20, "n_train": 64, "n_test": 32},
-            "model": {"name": "rplrnn", "hidden_size": 4},
-            "train": {"batch_size": 16, "epochs": 1, "dtype": "float64"}})
-        try:
-            Trainer(cfg)
-        except ValueError as e:
-            print("refused:", e)
-        print("x64", jax.config.jax_enable_x64)
-    """
-    proc = _python(code, tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "refused: train.dtype: float64 needs float64" in proc.stdout
-    assert "jax_enable_x64" in proc.stdout and proc.stdout.strip().endswith("x64 False")
+def test_the_cli_turns_x64_on_for_a_float64_run(tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text(json.dumps({"name": "t", "seed": 0,
                                "task": {"name": "addition", "T": 20, "n_train": 64,
                                         "n_test": 32},
                                "model": {"name": "rplrnn", "hidden_size": 4},
                                "train": {"batch_size": 16, "epochs": 1, "dtype": "float64"}}))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_")}
+    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
     proc = subprocess.run([sys.executable, "-m", "jaxrnn.cli", "train", str(cfg), "--out",
                            str(tmp_path / "run"), "--no-progress"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=600)

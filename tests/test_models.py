@@ -43,7 +43,7 @@ def test_custom_activation_and_unknown_name():
         jaxrnn.get_activation("swish")
 
 
-@given(st.integers(0, 10_000), st.integers(1, 8))
+@given(st.integers(0, 10_000), st.sampled_from([1, 3, 8]))
 def test_skew_recurrence_is_exactly_skew(seed, n):
     model = jaxrnn.CTRNN(n, 0, recurrent="skew", key=jax.random.PRNGKey(seed))
     W = np.asarray(model.W)

@@ -47,7 +47,7 @@ def test_invariant_is_conserved_along_tsit5_trajectories(x64, activation, n, for
 
 
 @pytest.mark.parametrize("form", ["rate", "activation"])
-@given(seed=st.integers(0, 10_000), n=st.integers(2, 12), activation=st.sampled_from(ODD))
+@given(seed=st.integers(0, 10_000), n=st.sampled_from([2, 5, 12]), activation=st.sampled_from(ODD))
 def test_invariant_has_zero_time_derivative(x64, form, seed, n, activation):
     model = skew_net(n, activation, form, seed=seed, bias=True)
     z = 2.0 * jax.random.normal(jax.random.PRNGKey(seed + 1), (n,))
