@@ -250,7 +250,7 @@ def _inverse_points(pts, A, W, h):
 
 def unstable_manifold(
     plrnn: PLRNN,
-    saddle: int,
+    saddle: ArrayLike | PLRNNCycles,
     *,
     index: int = 0,
     s: ArrayLike | None = None,
@@ -277,7 +277,7 @@ def unstable_manifold(
 
 def stable_manifold(
     plrnn: PLRNN,
-    saddle: int,
+    saddle: ArrayLike | PLRNNCycles,
     *,
     index: int = 0,
     s: ArrayLike | None = None,

@@ -100,24 +100,16 @@ def state_space(
         fp = np.tile(base, (FX.size, 1))
         fp[:, i], fp[:, j] = FX.ravel(), FY.ravel()
         FV = np.asarray(_field(system, jnp.asarray(fp), xs))
-        ax.contour(
-            FX,
-            FY,
-            FV[:, i].reshape(FX.shape),
-            levels=[0],
-            colors="tab:green",
-            linewidths=0.8,
-            linestyles="--",
-        )
-        ax.contour(
-            FX,
-            FY,
-            FV[:, j].reshape(FX.shape),
-            levels=[0],
-            colors="tab:purple",
-            linewidths=0.8,
-            linestyles="--",
-        )
+        for dim, color in ((i, "tab:green"), (j, "tab:purple")):  # dz_dim/dt = 0
+            ax.contour(
+                FX,
+                FY,
+                FV[:, dim].reshape(FX.shape),
+                levels=[0],
+                colors=color,
+                linewidths=0.8,
+                linestyles="--",
+            )
     for man in manifolds:
         colour = "tab:blue" if man.kind == "stable" else "tab:red"
         if man.dimension == 1 and len(man.segments):
