@@ -81,7 +81,7 @@ def reference(tmp_path_factory):
     return d
 
 
-@pytest.mark.parametrize("crash_at", [2, 10])  # an early and a later atomic write
+@pytest.mark.parametrize("crash_at", [5])  # killed half-way through the run's 5th atomic write
 def test_kill_during_a_checkpoint_write_then_resume_equals_uninterrupted(reference, tmp_path,
                                                                           crash_at):
     cfg = reference / "c.yaml"

@@ -14,6 +14,7 @@ model (arrays shaped (time, dims)):
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -37,6 +38,7 @@ def _binned(x_true, x_gen, n_bins, alpha):
     return float(np.sum(p * (np.log(p) - np.log(q))))
 
 
+@eqx.filter_jit  # one compilation per shape and (sigma2, n_samples), however often it is called
 def _gmm(x_true, x_gen, sigma2, n_samples, key):
     x_true, x_gen = jnp.asarray(x_true), jnp.asarray(x_gen)
     d = x_true.shape[1]
