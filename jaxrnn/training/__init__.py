@@ -10,6 +10,8 @@ from ._config_loading import apply_overrides as apply_overrides
 from ._config_loading import config_from_dict as config_from_dict
 from ._config_loading import config_to_dict as config_to_dict
 from ._config_loading import load_config as load_config
+from ._config_reference import config_keys as config_keys
+from ._config_reference import config_reference as config_reference
 from ._model_zoo import build_model as build_model
 from ._model_zoo import predict as predict
 from ._model_zoo import regulariser as regulariser

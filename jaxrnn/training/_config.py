@@ -5,7 +5,9 @@ Loading from YAML, ``--set`` overrides and validation are in ``_config_loading.p
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "ConfigError",
@@ -27,6 +29,14 @@ OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "lion")
 SCHEDULES = ("constant", "cosine", "exponential", "warmup_cosine")
 
 
+def _field(default: Any = dataclasses.MISSING, doc: str = "", *, default_factory: Any = None):
+    """A config field with its description (``metadata["doc"]``), shown by the config
+    reference and required for every field (tested)."""
+    if default_factory is not None:
+        return field(default_factory=default_factory, metadata={"doc": doc})
+    return field(default=default, metadata={"doc": doc})
+
+
 class ConfigError(ValueError):
     """A config value that is unknown, of the wrong type or impossible."""
 
@@ -40,65 +50,119 @@ class TaskConfig:
     of subsequences drawn per epoch; the free-run evaluation uses whole series.
     """
 
-    name: str = "addition"
-    T: int = 100  # sequence length (addition/multiplication; MNIST is always 784)
-    n_train: int = 100_000
-    n_test: int = 10_000
-    data_dir: str | None = None  # MNIST directory (else --data-dir or $JAXRNN_DATA)
-    seed: int | None = None  # data seed (default: the run's seed)
-    dataset: str = "lorenz63"  # reconstruction: which ground-truth system
-    n_samples: int | None = None  # reconstruction: samples per series (default: the dataset's)
-    noise_std: float = 0.0  # reconstruction: observation noise, standardised units
-    eval_steps: int | None = None  # reconstruction: free-run length (default: a series' length)
+    name: str = _field(
+        "addition",
+        "the task to train on",
+    )
+    T: int = _field(
+        100,
+        "sequence length of addition/multiplication (MNIST is always 784); for "
+        "reconstruction the length of the training subsequences",
+    )
+    n_train: int = _field(
+        100_000,
+        "training trials (MNIST: images, up to 60,000); for reconstruction the "
+        "subsequences drawn per epoch",
+    )
+    n_test: int = _field(10_000, "test trials (MNIST: images, up to 10,000)")
+    data_dir: str | None = _field(
+        None,
+        "MNIST directory (else --data-dir, $JAXRNN_DATA, then ../shared/data/mnist)",
+    )
+    seed: int | None = _field(
+        None,
+        "seed of the data (default: the run's seed); population members share one",
+    )
+    dataset: str = _field(
+        "lorenz63",
+        "reconstruction: the ground-truth system (bursting_neuron, lorenz63, rossler, van_der_pol)",
+    )
+    n_samples: int | None = _field(
+        None,
+        "reconstruction: samples per series (default: the dataset's)",
+    )
+    noise_std: float = _field(0.0, "reconstruction: observation noise in standardised units")
+    eval_steps: int | None = _field(
+        None,
+        "reconstruction: free-run length of the evaluation (default: a series' length)",
+    )
 
 
 @dataclass
 class ModelConfig:
     """A Table-1 model."""
 
-    name: str = "rplrnn"
-    hidden_size: int = 40  # M (the LSTM gets M/4 units)
-    reg_fraction: float = 0.5  # M_reg / M for the rPLRNN
-    n_regularised: int | None = None  # M_reg directly (overrides reg_fraction)
-    tau: float = 5.0  # line-attractor penalty strength, τ_A = τ_W = τ_h
-    tau_A: float | None = None  # separate strengths (default: tau)
-    tau_W: float | None = None
-    tau_h: float | None = None
-    reduction: str = "mean"  # "mean": authors' code; "sum": the paper's eq. 4
-    l2: float = 1e-4  # L2RNN weight penalty
-    # PLRNN family: "authors", "identity" or "uniform" (see jaxrnn.PLRNN); null picks
-    # "identity" for the iPLRNN, else "authors" (benchmarks) or "uniform" (reconstruction)
-    init: str | None = None
-    # PLRNN family on the benchmarks: learn the initial state mu0 (null: yes, as the
-    # authors' code; reconstruction starts each window from the data instead)
-    learn_z0: bool | None = None
+    name: str = _field(
+        "rplrnn",
+        "the Table-1 model",
+    )
+    hidden_size: int = _field(40, "M, the number of latent units (the LSTM gets M/4 units)")
+    reg_fraction: float = _field(0.5, "rPLRNN: M_reg / M, the fraction of line-attractor units")
+    n_regularised: int | None = _field(None, "rPLRNN: M_reg directly (overrides reg_fraction)")
+    tau: float = _field(
+        5.0,
+        "rPLRNN: strength of the line-attractor penalty, τ_A = τ_W = τ_h (seed 003, eq. 4)",
+    )
+    tau_A: float | None = _field(
+        None,
+        "rPLRNN: the strength of the (A_ii − 1)² term (default: tau)",
+    )
+    tau_W: float | None = _field(None, "rPLRNN: the strength of the W_ij² term (default: tau)")
+    tau_h: float | None = _field(None, "rPLRNN: the strength of the h_i² term (default: tau)")
+    reduction: str = _field(
+        "mean",
+        "penalty terms as means (mean, the authors' code) or sums (sum, the paper's eq. 4)",
+    )
+    l2: float = _field(1e-4, "L2RNN: strength of the L2 penalty on all weights")
+    init: str | None = _field(
+        None,
+        "PLRNN family: authors, identity or uniform (see jaxrnn.PLRNN); null: identity "
+        "for the iPLRNN, else authors (benchmarks) or uniform (reconstruction)",
+    )
+    learn_z0: bool | None = _field(
+        None,
+        "PLRNN family on the benchmarks: learn the initial state μ₀ (null: yes, as the "
+        "authors' code; the shipped configs set false)",
+    )
 
 
 @dataclass
 class TrainConfig:
     """Optimisation (Optax)."""
 
-    optimizer: str = "adam"
-    learning_rate: float = 1e-3
-    schedule: str = "constant"
-    warmup_steps: int = 0
-    decay_rate: float = 0.1  # exponential: lr · decay_rate^(step / total_steps)
-    clip_norm: float | None = 10.0  # gradient clipping by global norm (None: off)
-    batch_size: int = 16
-    epochs: int = 100
-    max_steps: int | None = None  # step budget (stops mid-epoch if reached)
-    eval_batch_size: int = 1000
-    chunk_steps: int = 100  # update steps per compiled lax.scan chunk
-    dtype: str = "float32"
-    # divergence abort: stop when the loss is non-finite, or above abort_loss for
-    # abort_patience consecutive update steps (null: only non-finite losses stop a run)
-    abort_loss: float | None = 100.0
-    abort_patience: int = 10
-    # early stopping: end the run once the objective's metric reaches stop_at (test
-    # fraction correct for the benchmarks, D_stsp at or below it for reconstruction), or
-    # after `patience` epochs without a new best test loss (null: off)
-    stop_at: float | None = None
-    patience: int | None = None
+    optimizer: str = _field("adam", "the Optax optimiser")
+    learning_rate: float = _field(1e-3, "the (peak) learning rate")
+    schedule: str = _field(
+        "constant",
+        "the learning-rate schedule (cosine: decay to 0 over the run)",
+    )
+    warmup_steps: int = _field(0, "linear warm-up steps before the schedule")
+    decay_rate: float = _field(0.1, "exponential schedule: lr · decay_rate^(step / total_steps)")
+    clip_norm: float | None = _field(10.0, "gradient clipping by global norm (null: off)")
+    batch_size: int = _field(16, "trials per update step")
+    epochs: int = _field(100, "passes over the training set")
+    max_steps: int | None = _field(None, "step budget (stops mid-epoch once reached; null: none)")
+    eval_batch_size: int = _field(1000, "trials per evaluation batch")
+    chunk_steps: int = _field(100, "update steps per compiled lax.scan chunk")
+    dtype: str = _field(
+        "float32",
+        "float32 or float64 (float64 needs jax_enable_x64; the CLI turns it on)",
+    )
+    abort_loss: float | None = _field(
+        100.0,
+        "divergence abort: stop when the loss stays above this for abort_patience steps "
+        "(null: only non-finite losses stop a run)",
+    )
+    abort_patience: int = _field(10, "consecutive update steps above abort_loss that stop a run")
+    stop_at: float | None = _field(
+        None,
+        "early stopping: end once the test fraction correct reaches it (reconstruction: "
+        "D_stsp at or below it; null: off)",
+    )
+    patience: int | None = _field(
+        None,
+        "early stopping: end after this many epochs without a new best test loss (null: off)",
+    )
 
 
 @dataclass
@@ -115,20 +179,31 @@ class ForcingConfig:
     ``adapt_rate``.
     """
 
-    alpha: float = 1.0
-    interval: int = 10
-    adaptive: bool = False
-    alpha_min: float = 0.0
-    adapt_rate: float = 0.5  # α ← rate·α + (1 − rate)·α_target each epoch
+    alpha: float = _field(1.0, "forcing strength α in [0, 1] (1: sparse teacher forcing)")
+    interval: int = _field(
+        10,
+        "force every interval steps (1 with α < 1: generalised teacher forcing)",
+    )
+    adaptive: bool = _field(False, "set α each epoch from the model's Jacobians")
+    alpha_min: float = _field(0.0, "adaptive forcing: the smallest α")
+    adapt_rate: float = _field(
+        0.5,
+        "adaptive forcing: α ← rate·α + (1 − rate)·α_target each epoch",
+    )
 
 
 @dataclass
 class Config:
     """A whole training run."""
 
-    name: str = "run"
-    seed: int = 0
-    task: TaskConfig = field(default_factory=TaskConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    forcing: ForcingConfig = field(default_factory=ForcingConfig)
+    name: str = _field("run", "the run's name (default run directory: runs/<name>)")
+    seed: int = _field(
+        0,
+        "seed of the initialisation, the batches and (unless task.seed) the data",
+    )
+    task: TaskConfig = _field(doc="the task (TaskConfig)", default_factory=TaskConfig)
+    model: ModelConfig = _field(doc="the model (ModelConfig)", default_factory=ModelConfig)
+    train: TrainConfig = _field(doc="optimisation (TrainConfig)", default_factory=TrainConfig)
+    forcing: ForcingConfig = _field(
+        doc="teacher forcing for reconstruction (ForcingConfig)", default_factory=ForcingConfig
+    )

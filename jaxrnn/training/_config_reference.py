@@ -1,0 +1,70 @@
+"""The config reference, generated from the config dataclasses so that it cannot drift:
+every key, its type, its default and its description (``metadata["doc"]``), and the
+allowed values where the key takes a name."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ._config import (
+    DATASET_NAMES,
+    MODELS,
+    OPTIMIZERS,
+    PLRNN_INITS,
+    SCHEDULES,
+    TASKS,
+    Config,
+    ForcingConfig,
+    ModelConfig,
+    TaskConfig,
+    TrainConfig,
+)
+
+__all__ = ["config_keys", "config_reference"]
+
+SECTIONS = (
+    ("task", TaskConfig),
+    ("model", ModelConfig),
+    ("train", TrainConfig),
+    ("forcing", ForcingConfig),
+)
+ALLOWED = {
+    "task.name": TASKS,
+    "task.dataset": DATASET_NAMES,
+    "model.name": MODELS,
+    "model.init": PLRNN_INITS,
+    "model.reduction": ("mean", "sum"),
+    "train.optimizer": OPTIMIZERS,
+    "train.schedule": SCHEDULES,
+    "train.dtype": ("float32", "float64"),
+}
+
+
+def _default(f: dataclasses.Field) -> str:
+    if f.default is dataclasses.MISSING:
+        return "(a section)"
+    return "null" if f.default is None else repr(f.default).replace("'", "")
+
+
+def config_keys() -> list[tuple[str, str, str, str]]:
+    """Every config key as ``(dotted key, type, default, description)``, in file order."""
+    rows = []
+    for f in dataclasses.fields(Config):
+        if f.name in dict(SECTIONS):
+            continue
+        rows.append((f.name, str(f.type), _default(f), f.metadata.get("doc", "")))
+    for section, cls in SECTIONS:
+        for f in dataclasses.fields(cls):
+            key = f"{section}.{f.name}"
+            doc = f.metadata.get("doc", "")
+            if key in ALLOWED:
+                doc += f" (one of: {', '.join(ALLOWED[key])})"
+            rows.append((key, str(f.type), _default(f), doc))
+    return rows
+
+
+def config_reference() -> str:
+    """The Markdown table of every training-config key (the docs' config reference)."""
+    lines = ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
+    lines += [f"| `{k}` | `{t}` | `{d}` | {doc} |" for k, t, d, doc in config_keys()]
+    return "\n".join(lines) + "\n"
