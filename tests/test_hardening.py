@@ -205,21 +205,3 @@ def test_analyse_switches_to_scyfi_beyond_the_limit_and_says_so(tmp_path):
     (fig,) = figures
     for ax in fig.axes:  # every panel labelled
         assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title(), ax
-
-
-def test_readme_tour_sweep_and_analysis_blocks_run_in_order(tmp_path, monkeypatch):
-    import re
-
-    monkeypatch.chdir(tmp_path)  # the sweep block writes sweep.csv
-    text = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
-    tour = blocks[0]
-    analysis = next(b for b in blocks if "from jaxrnn.analysis import" in b)
-    namespace = {}
-    sweep = next(b for b in blocks if "jaxrnn.sweep(" in b)
-    exec(compile(tour, "README tour", "exec"), namespace)
-    exec(compile(sweep, "README sweep", "exec"), namespace)
-    assert (tmp_path / "sweep.csv").read_text().count("\n") == 1 + 60  # header + 3 x 20 rows
-    exec(compile(analysis, "README analysis", "exec"), namespace)
-    assert len(namespace["fps"]) == 3 and len(namespace["c12"]) > 0
-    assert namespace["spec"][0] > 0.05  # the chaotic PLRNN
