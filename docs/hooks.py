@@ -25,6 +25,10 @@ def on_page_markdown(markdown: str, **kwargs) -> str:
         from jaxrnn.training import config_reference
 
         markdown = markdown.replace("<!-- config-reference -->", config_reference())
+    if "<!-- sweep-reference -->" in markdown:
+        from jaxrnn.training import sweep_reference
+
+        markdown = markdown.replace("<!-- sweep-reference -->", sweep_reference())
     if "<!-- cli-reference -->" in markdown:
         markdown = markdown.replace("<!-- cli-reference -->", _cli_reference())
     return markdown

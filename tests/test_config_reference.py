@@ -18,7 +18,9 @@ from jaxrnn.training import (
 
 
 def test_every_config_field_has_a_description():
-    for cls in (Config, TaskConfig, ModelConfig, TrainConfig, ForcingConfig):
+    from jaxrnn.sweeps import SweepSpec
+
+    for cls in (Config, TaskConfig, ModelConfig, TrainConfig, ForcingConfig, SweepSpec):
         for f in dataclasses.fields(cls):
             assert len(f.metadata.get("doc", "")) > 10, f"{cls.__name__}.{f.name}"
 
@@ -34,3 +36,10 @@ def test_the_reference_lists_every_key_a_config_accepts():
     text = config_reference()
     assert all(f"`{k}`" in text for k in accepted)
     assert "`train.schedule` | `str` | `constant` |" in text and "warmup_cosine" in text
+
+
+def test_the_sweep_reference_lists_every_key_a_sweep_file_accepts():
+    from jaxrnn.sweeps._sweep_file import TOP_KEYS
+    from jaxrnn.training import sweep_keys
+
+    assert {k for k, *_ in sweep_keys()} == TOP_KEYS

@@ -58,20 +58,52 @@ class SweepError(ConfigError):
     """A sweep file that cannot be run; the message names the offending key."""
 
 
+def _doc(doc: str, **kwargs):
+    return field(metadata={"doc": doc}, **kwargs)
+
+
 @dataclass
 class SweepSpec:
-    name: str
-    kind: str
-    base: dict | str
-    axes: dict[str, np.ndarray]
-    measure: dict = field(default_factory=dict)
-    set: dict = field(default_factory=dict)
-    outputs: list[str] | None = None
-    heatmap: dict | None = None
-    chunk_size: int | None = None
-    memory_budget: float | None = None
-    dtype: str = "float64"
-    path: pathlib.Path | None = None
+    """A validated sweep file (see the module docstring for an example)."""
+
+    name: str = _doc("the sweep's name (default output directory: runs/<name>)")
+    kind: str = _doc(
+        "system (a grid of one system, one vmapped program) or training (a "
+        "population of training runs, one vmapped program)"
+    )
+    base: dict | str = _doc(
+        "system: the CTRNN's settings (model, hidden_size, activation, "
+        "gain, decay, seed); training: the path of a training config, "
+        "relative to the sweep file"
+    )
+    axes: dict[str, np.ndarray] = _doc(
+        "grid axes: a list, {linspace: [a, b, n]}, "
+        "{logspace: [a, b, n]} or {range: [start, stop]}; "
+        "the grid is their Cartesian product"
+    )
+    measure: dict = _doc(
+        "system sweeps: what to compute at each point ({name: euler_error | trajectory, ...})",
+        default_factory=dict,
+    )
+    set: dict = _doc(
+        "training sweeps: overrides of the base config (dotted keys)", default_factory=dict
+    )
+    outputs: list[str] | None = _doc("the result columns to keep (default: all)", default=None)
+    heatmap: dict | None = _doc(
+        "for 2-D grids: {x, y, value, log, vmax, contour}, drawn to heatmap.png", default=None
+    )
+    chunk_size: int | None = _doc("system sweeps: grid points per program call", default=None)
+    memory_budget: float | None = _doc(
+        "system sweeps: bytes per program call (chooses chunk_size from XLA's memory estimate)",
+        default=None,
+    )
+    dtype: str = _doc(
+        "system sweeps: float64 (needs jax_enable_x64; the CLI turns it on) or float32",
+        default="float64",
+    )
+    path: pathlib.Path | None = _doc(
+        "where the file was read from (set by load_sweep, not a key of the file)", default=None
+    )
 
     def base_path(self) -> pathlib.Path:
         """The training base config, relative to the sweep file."""

@@ -20,7 +20,7 @@ from ._config import (
     TrainConfig,
 )
 
-__all__ = ["config_keys", "config_reference"]
+__all__ = ["config_keys", "config_reference", "sweep_keys", "sweep_reference"]
 
 SECTIONS = (
     ("task", TaskConfig),
@@ -42,7 +42,7 @@ ALLOWED = {
 
 def _default(f: dataclasses.Field) -> str:
     if f.default is dataclasses.MISSING:
-        return "(a section)"
+        return "(a section)" if f.default_factory is not dataclasses.MISSING else "(required)"
     return "null" if f.default is None else repr(f.default).replace("'", "")
 
 
@@ -67,4 +67,29 @@ def config_reference() -> str:
     """The Markdown table of every training-config key (the docs' config reference)."""
     lines = ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
     lines += [f"| `{k}` | `{t}` | `{d}` | {doc} |" for k, t, d, doc in config_keys()]
+    return "\n".join(lines) + "\n"
+
+
+def sweep_keys() -> list[tuple[str, str, str, str]]:
+    """Every key of a sweep file as ``(key, type, default, description)``."""
+    from ..sweeps._sweep_file import SweepSpec
+
+    return [
+        (
+            f.name,
+            str(f.type),
+            _default(f)
+            if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+            else "(required)",
+            f.metadata.get("doc", ""),
+        )
+        for f in dataclasses.fields(SweepSpec)
+        if f.name != "path"
+    ]
+
+
+def sweep_reference() -> str:
+    """The Markdown table of every sweep-file key."""
+    lines = ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
+    lines += [f"| `{k}` | `{t}` | `{d}` | {doc} |" for k, t, d, doc in sweep_keys()]
     return "\n".join(lines) + "\n"
