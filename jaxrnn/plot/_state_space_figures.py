@@ -124,32 +124,20 @@ def state_space(
         ax.plot(ys[:, i], ys[:, j], "-", lw=0.6, color="k", alpha=0.6)
     if fixed_points is not None:
         points = np.asarray(fixed_points.points)
-        if points.ndim == 3:  # PLRNNCycles: (n, k, M)
-            for cyc, kind in zip(points, fixed_points.kinds):
-                marker, face = _style(kind)
-                ax.scatter(
-                    cyc[:, i],
-                    cyc[:, j],
-                    marker=marker,
-                    facecolors=face,
-                    edgecolors="k",
-                    s=45,
-                    zorder=5,
-                    label=kind,
-                )
-        else:
-            for p, kind in zip(points, fixed_points.kinds):
-                marker, face = _style(kind)
-                ax.scatter(
-                    [p[i]],
-                    [p[j]],
-                    marker=marker,
-                    facecolors=face,
-                    edgecolors="k",
-                    s=45,
-                    zorder=5,
-                    label=kind,
-                )
+        if points.ndim == 2:  # FixedPoints: (n, M) -> one-point cycles (n, 1, M)
+            points = points[:, None, :]
+        for cyc, kind in zip(points, fixed_points.kinds):  # PLRNNCycles: (n, k, M)
+            marker, face = _style(kind)
+            ax.scatter(
+                cyc[:, i],
+                cyc[:, j],
+                marker=marker,
+                facecolors=face,
+                edgecolors="k",
+                s=45,
+                zorder=5,
+                label=kind,
+            )
         handles, labels = ax.get_legend_handles_labels()
         uniq = dict(zip(labels, handles))
         if uniq:
