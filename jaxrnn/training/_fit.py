@@ -1,5 +1,6 @@
 """The epoch loop of a run directory (one model or a population): train, evaluate, write
-metrics.jsonl, the checkpoints, summary.json and curves.png every epoch, stop on
+metrics.jsonl, the checkpoints and summary.json every epoch (curves.png after the first
+epoch, then at most every ``CURVES_EVERY_S`` seconds and when the run ends), stop on
 divergence or an early-stopping rule, and resume from ``last.eqx``."""
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from ._run_files import (
     previous_summary,
 )
 from ._trainer import Trainer, TrainingDiverged
+
+CURVES_EVERY_S = 30.0  # seconds between redraws of curves.png during a run
 
 __all__ = ["fit"]
 
@@ -180,6 +183,16 @@ def fit(
             out.append(summary)
         return out
 
+    drawn = [(0, -math.inf)] * P  # per member: (epoch drawn, when)
+
+    def draw_curves(i: int, final: bool) -> None:
+        """Redraw curves.png (a matplotlib figure costs ~0.1-0.3 s: not every short epoch)."""
+        if not records[i] or records[i][-1]["epoch"] == drawn[i][0]:
+            return
+        if final or time.perf_counter() - drawn[i][1] >= CURVES_EVERY_S:
+            plot_curves(dirs[i], records[i], objective)
+            drawn[i] = (records[i][-1]["epoch"], time.perf_counter())
+
     try:
         while epoch < config.train.epochs and step < trainer.total_steps:
             if not np.any(trainer.alive & ~trainer.stopped):
@@ -226,7 +239,7 @@ def fit(
                     best[i] = (score, loss, epoch)
                     params = trainer.params if P == 1 else member_slice(trainer.params, i)
                     save_tree(dirs[i] / "best.eqx", params)
-                plot_curves(dirs[i], records[i], objective)
+                draw_curves(i, final=False)
                 why = _early_stop(configs[i], objective, records[i])
                 if why is not None:
                     trainer.stopped[i] = True
@@ -258,4 +271,6 @@ def fit(
         if bar is not None:
             bar.close()
         summaries = write_summaries(final=True)
+        for i in range(P):
+            draw_curves(i, final=True)
     return summaries

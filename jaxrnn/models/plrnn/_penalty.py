@@ -10,7 +10,7 @@ from jaxtyping import Array, ArrayLike, Float
 from ..._validate import check_value
 from ._plrnn_map import PLRNN
 
-__all__ = ["line_attractor_penalty"]
+__all__ = ["line_attractor_penalty", "masked_penalty"]
 
 
 def line_attractor_penalty(
@@ -38,6 +38,19 @@ def line_attractor_penalty(
     ``n_regularised`` overrides ``plrnn.n_regularised`` and may be a traced integer:
     every term is a masked sum over the first M_reg units (one code path), so one
     compiled program serves a population of models with different M_reg.
+
+    **Arguments:**
+
+    - `plrnn`: the PLRNN.
+    - `tau_A`: τ_A, the strength of the ``(A_ii − 1)²`` term.
+    - `tau_W`: τ_W, the strength of the ``W_ij²`` term.
+    - `tau_h`: τ_h, the strength of the ``h_i²`` term (default: ``tau_W``).
+    - `reduction`: ``"sum"`` (eq. 4) or ``"mean"`` (the authors' code).
+    - `n_regularised`: M_reg (default: ``plrnn.n_regularised``).
+
+    **Returns:**
+
+    L_reg, a scalar array.
     """
     if reduction not in ("sum", "mean"):
         raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
@@ -45,7 +58,7 @@ def line_attractor_penalty(
     if tau_h is not None:
         tau_h = _non_negative("tau_h", tau_h)
     m = plrnn.n_regularised if n_regularised is None else n_regularised
-    return _masked_penalty(plrnn, tau_A, tau_W, tau_h, reduction, m)
+    return masked_penalty(plrnn, tau_A, tau_W, tau_h, reduction, m)
 
 
 def _non_negative(name: str, value):
@@ -58,7 +71,11 @@ def _non_negative(name: str, value):
     )
 
 
-def _masked_penalty(plrnn, tau_A, tau_W, tau_h, reduction, n_regularised):
+def masked_penalty(plrnn, tau_A, tau_W, tau_h, reduction, n_regularised):
+    """Eq. 4 without the checks of `line_attractor_penalty`, for callers whose strengths
+    were validated already (the trainer's, checked with the config): a traced check
+    would put a host callback in every training step and keep the program out of
+    JAX's persistent compilation cache."""
     tau_h = tau_W if tau_h is None else tau_h
     M = plrnn.A.shape[0]
     dtype = plrnn.A.dtype
