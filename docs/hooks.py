@@ -32,3 +32,31 @@ def on_page_markdown(markdown: str, **kwargs) -> str:
     if "<!-- cli-reference -->" in markdown:
         markdown = markdown.replace("<!-- cli-reference -->", _cli_reference())
     return markdown
+
+
+API_PAGES = {"jaxrnn": "api/core"} | {
+    f"jaxrnn.{m}": f"api/{m}"
+    for m in ("analysis", "metrics", "models", "plot", "sweeps", "systems", "tasks", "training")
+}
+
+
+def on_post_build(config, **kwargs) -> None:
+    """Fail the build when a public name (an ``__all__`` entry that is not a subpackage)
+    has no entry on its package's API page."""
+    import importlib
+    import inspect
+    import pathlib
+    import re
+
+    from mkdocs.exceptions import PluginError
+
+    missing = []
+    for package, page in API_PAGES.items():
+        html = (pathlib.Path(config["site_dir"]) / page / "index.html").read_text()
+        anchors = set(re.findall(r'id="([^"]+)"', html))
+        module = importlib.import_module(package)
+        for name in module.__all__:
+            if not inspect.ismodule(getattr(module, name)) and f"{package}.{name}" not in anchors:
+                missing.append(f"{package}.{name}")
+    if missing:
+        raise PluginError(f"public names without an API entry: {', '.join(missing)}")

@@ -193,7 +193,14 @@ class Identity(AbstractActivation):
 
 
 class Affine(AbstractActivation):
-    """σ(x) = value + slope·x: what L puts in place of a nonlinear activation."""
+    """σ(x) = value + slope·x: what L puts in place of a nonlinear activation
+    (seed 000, eq. 13: σ(0) + σ'(0) φ).
+
+    **Arguments:**
+
+    - `value`: σ(0), the constant term.
+    - `slope`: σ'(0), the slope.
+    """
 
     value: float = eqx.field(static=True)
     slope: float = eqx.field(static=True)

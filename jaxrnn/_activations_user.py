@@ -19,6 +19,15 @@ class CustomActivation(AbstractActivation):
 
     σ(0) and σ'(0) are computed from the function (σ'(0) by autodiff) unless
     given. ``odd``/``bounded`` are declared by the user (defaults: False).
+
+    **Arguments:**
+
+    - `fn`: the elementwise function σ, traceable by JAX.
+    - `primitive_fn`: an antiderivative of σ (used by the energy of the
+      skew-symmetric networks, seed 002); default: none, integrated numerically.
+    - `declared_odd`: whether σ(-x) = -σ(x) (the invariants of seed 002 need it).
+    - `declared_bounded`: whether σ is bounded.
+    - `slope`: σ'(0) if known (default: computed by autodiff at 0).
     """
 
     fn: Callable = eqx.field(static=True)
@@ -79,8 +88,18 @@ _BUILTIN = {
 
 
 def get_activation(spec: str | Callable | AbstractActivation) -> AbstractActivation:
-    """An activation from a name (tanh, hardtanh, relu, sigmoid, identity),
-    an `AbstractActivation`, or any elementwise callable."""
+    """An activation from a name, an `AbstractActivation`, or any elementwise callable.
+
+    **Arguments:**
+
+    - `spec`: a name (``tanh``, ``hardtanh``, ``relu``, ``sigmoid``, ``identity``),
+      an `AbstractActivation` (returned as is) or an elementwise callable (wrapped
+      in a `CustomActivation`).
+
+    **Returns:**
+
+    The `AbstractActivation`. Raises `ValueError` for an unknown name.
+    """
     if isinstance(spec, AbstractActivation):
         return spec
     if isinstance(spec, str):

@@ -36,8 +36,15 @@ __all__ = ["SweepResult", "sweep", "grid_points"]
 
 @dataclass(frozen=True)
 class SweepResult:
-    """``params[name]`` and ``outputs[name]`` hold one entry per grid point (row);
-    ``axes`` the sweep's axes in order, so ``grid(name)`` reshapes to their shape."""
+    """The result of `sweep`: one entry per grid point (row) for every parameter and
+    output; ``grid(name)`` reshapes a column to the grid's shape.
+
+    **Arguments:**
+
+    - `axes`: ``{name: values}``, the sweep's axes in order.
+    - `params`: ``{name: array (n_points,)}``, each point's parameter values.
+    - `outputs`: ``{name: array (n_points, ...)}``, what ``fn`` returned at each point.
+    """
 
     axes: dict
     params: dict
@@ -72,7 +79,16 @@ class SweepResult:
 
 
 def grid_points(axes: Mapping[str, object]) -> dict[str, np.ndarray]:
-    """The Cartesian product of named axes as flat arrays (last axis fastest)."""
+    """The Cartesian product of named axes as flat arrays (last axis fastest).
+
+    **Arguments:**
+
+    - `axes`: ``{name: values}`` with non-empty 1-D numeric values.
+
+    **Returns:**
+
+    ``{name: array (n_points,)}``, ``n_points`` the product of the axes' lengths.
+    """
     names = list(axes)
     values = [np.atleast_1d(np.asarray(axes[n])) for n in names]
     for n, v in zip(names, values):
@@ -127,6 +143,10 @@ def sweep(
       saved (``chunk-<start>-<stop>.npz``, written atomically); chunks already
       there are loaded instead of computed, so an interrupted sweep resumes
       where it stopped. The grid and ``chunk_size`` must be the same as before.
+
+    **Returns:**
+
+    A `SweepResult` with one row per grid point.
     """
     params = grid_points(axes)
     n = len(next(iter(params.values())))

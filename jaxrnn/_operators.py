@@ -44,6 +44,11 @@ class Rescaled(AbstractContinuousSystem):
     Inputs are read at the rescaled time: a sampled input array on the grid
     ``s_k = kΔ`` is the original input on the grid ``t_k = kτΔ``; a callable
     input ``x(t)`` of the original system becomes ``lambda s: x(tau * s)``.
+
+    **Arguments:**
+
+    - `system`: the continuous system F being rescaled.
+    - `tau`: the factor τ > 0 (a scalar array, so it can be traced and differentiated).
     """
 
     system: AbstractContinuousSystem
@@ -65,7 +70,14 @@ class Discretised(AbstractDiscreteSystem):
     """D_Δ applied to a continuous system: one step of size Δ with the input
     held at ``x`` over the step. ``method="euler"`` is ``h + Δ F(h, x)``
     (seed 000, eq. 10); a diffrax solver gives that solver's one-step map.
-    The map is taken from t = 0 (exact for autonomous systems such as CTRNNs)."""
+    The map is taken from t = 0 (exact for autonomous systems such as CTRNNs).
+
+    **Arguments:**
+
+    - `system`: the continuous system being discretised.
+    - `dt`: the step Δ > 0 (a scalar array).
+    - `method`: ``"euler"``, a solver name or a diffrax solver instance.
+    """
 
     system: AbstractContinuousSystem
     dt: Float[Array, ""]
@@ -93,6 +105,15 @@ def rescale(system: AbstractContinuousSystem, tau: ArrayLike) -> Rescaled:
     """R_τ (τ > 0): ``s ↦ t = τ s``; the vector field becomes τ F (seed 000, eq. 6).
 
     R_τ is invertible: ``rescale(rescale(sys, τ), 1/τ)`` is the original flow.
+
+    **Arguments:**
+
+    - `system`: a continuous system (a flow).
+    - `tau`: τ > 0, checked when concrete.
+
+    **Returns:**
+
+    The `Rescaled` system ``dh̃/ds = τ F(τ s, h̃, x̃)``.
     """
     if not isinstance(system, AbstractContinuousSystem):
         raise TypeError(
@@ -114,6 +135,16 @@ def discretise(
     ``method`` is ``"euler"`` (forward Euler, ``h_{k+1} = h_k + Δ F(h_k, x_k)``,
     eq. 10), another solver name (``"rk4"``, ``"heun"``, ``"tsit5"``, …) or a
     diffrax solver instance.
+
+    **Arguments:**
+
+    - `system`: a continuous system (a flow).
+    - `dt`: the step Δ > 0, checked when concrete.
+    - `method`: the one-step method (default ``"euler"``).
+
+    **Returns:**
+
+    The `Discretised` map (a discrete system).
     """
     if not isinstance(system, AbstractContinuousSystem):
         raise TypeError(f"discretise needs a continuous system, got {type(system).__name__}")
@@ -166,6 +197,20 @@ def linearise(
       derivative at 0: pass ``one_sided_slope`` (0 or 1) to choose one.
     - ``at=h0`` (and input ``x=x0``, default 0): the Jacobian approximation
       ``F(h0, x0) + J_h (h - h0) + J_x (x - x0)`` of any system.
+
+    **Arguments:**
+
+    - `system`: a flow or a map.
+    - `at`: the state h0 to linearise at, or ``None`` for the Taylor expansion of
+      the activations at 0 (eq. 13).
+    - `x`: the input x0 of the Jacobian approximation (default 0).
+    - `t`: the time at which a non-autonomous vector field is evaluated.
+    - `one_sided_slope`: the slope used for ReLU at 0 (0 or 1) when ``at=None``.
+
+    **Returns:**
+
+    A `LinearFlow` ``h' = A h + B x + c`` for a flow, an `AffineMap`
+    ``h_{k+1} = M h_k + N x_k + c`` for a map.
     """
     dtype = _float_dtype(system)
     n, k = system.state_size, system.input_size

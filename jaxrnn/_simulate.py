@@ -31,11 +31,11 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, PRNGKeyArray
 
+from ._simulate_args import inputs_array, is_concrete, resolve_grid, static_threshold
 from ._simulate_diffrax import diffrax_path
 from ._simulate_scan import euler_path, map_path
 from ._solvers import get_solver
 from ._system_kinds import AbstractContinuousSystem, AbstractDiscreteSystem
-from ._validate import concrete
 
 __all__ = ["Trajectory", "simulate", "DEFAULT_DIVERGENCE_THRESHOLD"]
 
@@ -43,73 +43,19 @@ DEFAULT_DIVERGENCE_THRESHOLD = 1e8
 
 
 class Trajectory(eqx.Module):
-    """Saved times ``ts`` (n_saved,), states ``ys`` (n_saved, state), and whether
-    the run passed the divergence threshold."""
+    """What `simulate` returns.
+
+    **Arguments:**
+
+    - `ts`: saved times, shape ``(n_saved,)`` (step indices for a map).
+    - `ys`: saved states, shape ``(n_saved, state)``; after divergence the states
+      are frozen at the first non-finite or over-threshold value.
+    - `diverged`: whether the run passed the divergence threshold.
+    """
 
     ts: Float[Array, " n"]
     ys: Float[Array, "n d"]
     diverged: Bool[Array, ""]
-
-
-def _is_concrete(x) -> bool:
-    return concrete(x) is not None
-
-
-def _inputs_array(inputs, n_steps, k, dtype, what):
-    if inputs is None:
-        if k != 0:
-            raise ValueError(f"the system takes {k} inputs; pass inputs of shape ({n_steps}, {k})")
-        return jnp.zeros((n_steps, 0), dtype)
-    inputs = jnp.asarray(inputs, dtype)
-    if inputs.shape != (n_steps, k):
-        raise ValueError(
-            f"inputs must have shape (n_steps, input_size) = ({n_steps}, {k}) {what}, "
-            f"got {inputs.shape}"
-        )
-    return inputs
-
-
-def _check_dt(dt):
-    """A concrete step must be finite and > 0 (backward integration is not supported)."""
-    if dt is not None and _is_concrete(dt):
-        value = float(np.asarray(dt))
-        if not np.isfinite(value) or value <= 0:
-            raise ValueError(f"dt must be finite and > 0, got {value}")
-
-
-def _resolve_grid(t0, t1, dt, n_steps):
-    """(dt, n_steps, t1): n_steps static, dt and t1 possibly traced."""
-    _check_dt(dt)
-    if n_steps is not None:
-        n_steps = int(n_steps)
-        if n_steps < 0:
-            raise ValueError(f"n_steps must be >= 0, got {n_steps}")
-        if dt is None:
-            if t1 is None:
-                raise ValueError("give dt= (or t1=) together with n_steps=")
-            dt = (t1 - t0) / max(n_steps, 1)
-            if _is_concrete(dt) and float(np.asarray(dt)) <= 0 and n_steps > 0:
-                raise ValueError(
-                    f"t1 must be > t0 (dt = (t1 - t0)/n_steps = "
-                    f"{float(np.asarray(dt))}); backward integration is not "
-                    "supported"
-                )
-        return dt, n_steps, t0 + n_steps * dt
-    if t1 is None or dt is None:
-        raise ValueError("a continuous system needs t1= and dt=, or n_steps= and dt=")
-    if not (_is_concrete(t1) and _is_concrete(dt) and _is_concrete(t0)):
-        raise ValueError(
-            "with traced t1 or dt (e.g. under vmap) the number of steps is not static: "
-            "pass n_steps= together with dt="
-        )
-    span = float(t1) - float(t0)
-    n = int(round(span / float(dt)))
-    if n < 1 or abs(n * float(dt) - span) > 1e-9 * max(1.0, abs(span)):
-        raise ValueError(
-            f"t1 - t0 = {span} is not a positive whole number of steps dt = {float(dt)}; "
-            "pass n_steps= instead"
-        )
-    return dt, n, t1
 
 
 def simulate(
@@ -155,6 +101,11 @@ def simulate(
     - ``max_steps, adjoint``: passed to ``diffrax.diffeqsolve``.
     - ``divergence_threshold``: see the divergence convention; ``None`` disables it.
     - ``unroll``: ``lax.scan`` unrolling of the Euler and map paths.
+
+    **Returns:**
+
+    A `Trajectory` ``(ts, ys, diverged)``: for a map ``ts = 0, 1, …, n_steps`` and
+    ``ys[k] = y_k``; for a flow the saved times and states (the initial one first).
     """
     y0 = jnp.asarray(y0)
     if jnp.issubdtype(y0.dtype, jnp.complexfloating):
@@ -181,12 +132,19 @@ def simulate(
             n_steps = jnp.shape(inputs)[0]
         if callable(inputs):
             raise TypeError("a map takes sampled inputs (an array), not a callable")
-        xs = _inputs_array(inputs, n_steps, k, dtype, "for a map")
+        xs = inputs_array(inputs, n_steps, k, dtype, "for a map")
         if saveat not in (None, "t1"):
             raise ValueError("for a map, saveat must be None or 't1'")
         ts = jnp.arange(n_steps + 1, dtype=dtype)
         ys, diverged = map_path(
-            system, y0, xs, key, n_steps, _threshold(divergence_threshold), saveat is None, unroll
+            system,
+            y0,
+            xs,
+            key,
+            n_steps,
+            static_threshold(divergence_threshold),
+            saveat is None,
+            unroll,
         )
         return Trajectory(ts if saveat is None else ts[-1:], ys, diverged)
 
@@ -201,7 +159,7 @@ def simulate(
         n_steps_in = None
         t1 = jnp.asarray(t1, dtype)
     else:
-        dt, n_steps_in, t1 = _resolve_grid(t0, t1, dt, n_steps)
+        dt, n_steps_in, t1 = resolve_grid(t0, t1, dt, n_steps)
         dt = jnp.asarray(dt, dtype)
         t1 = jnp.asarray(t1, dtype)
         grid = t0 + dt * jnp.arange(n_steps_in + 1, dtype=dtype)
@@ -215,14 +173,22 @@ def simulate(
         assert grid is not None and dt is not None and n_steps_in is not None  # not adaptive
         if callable(inputs):
             xs = jax.vmap(inputs)(grid[:-1])
-            xs = _inputs_array(xs, n_steps_in, k, dtype, "(returned by the inputs callable)")
+            xs = inputs_array(xs, n_steps_in, k, dtype, "(returned by the inputs callable)")
         else:
-            xs = _inputs_array(inputs, n_steps_in, k, dtype, "sampled on the grid t0 + kΔ")
+            xs = inputs_array(inputs, n_steps_in, k, dtype, "sampled on the grid t0 + kΔ")
         save_all = saveat is None or not isinstance(saveat, str)
         if isinstance(saveat, str) and saveat != "t1":
             raise ValueError(f"saveat must be None, 't1' or an array of times, got {saveat!r}")
         ys, diverged = euler_path(
-            system, y0, dt, grid, xs, n_steps_in, _threshold(divergence_threshold), save_all, unroll
+            system,
+            y0,
+            dt,
+            grid,
+            xs,
+            n_steps_in,
+            static_threshold(divergence_threshold),
+            save_all,
+            unroll,
         )
         if saveat is None:
             return Trajectory(grid, ys, diverged)
@@ -230,7 +196,7 @@ def simulate(
             return Trajectory(grid[-1:], ys, diverged)
         save_ts = jnp.asarray(saveat, dtype)
         idx = jnp.round((save_ts - t0) / dt).astype(jnp.int32)
-        if _is_concrete(idx) and _is_concrete(dt):
+        if is_concrete(idx) and is_concrete(dt):
             off = np.abs(np.asarray(t0 + idx * dt) - np.asarray(save_ts))
             if np.any(off > 1e-9 * max(1.0, float(np.max(np.abs(np.asarray(save_ts)))))) or np.any(
                 (np.asarray(idx) < 0) | (np.asarray(idx) > n_steps_in)
@@ -249,7 +215,7 @@ def simulate(
         if grid is None:
             raise ValueError("sampled inputs need the grid: pass dt= (or n_steps=)")
         input_fn = None
-        xs = _inputs_array(inputs, n_steps_in, k, dtype, "sampled on the grid t0 + kΔ")
+        xs = inputs_array(inputs, n_steps_in, k, dtype, "sampled on the grid t0 + kΔ")
     if stepsize_controller is None:
         if adaptive:
             stepsize_controller = diffrax.PIDController(
@@ -281,12 +247,7 @@ def simulate(
         solver,
         stepsize_controller,
         int(max_steps),
-        _threshold(divergence_threshold),
+        static_threshold(divergence_threshold),
         diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint,
     )
     return Trajectory(ts, ys, diverged)
-
-
-def _threshold(value) -> float | None:
-    """The divergence threshold as a static Python float (one compilation per value)."""
-    return None if value is None else float(value)

@@ -21,7 +21,13 @@ _rk4_tableau = diffrax.ButcherTableau(
 
 class RK4(diffrax.AbstractERK):
     """The classical fourth-order Runge–Kutta method (fixed steps only: it has
-    no embedded error estimate, so it cannot drive adaptive step control)."""
+    no embedded error estimate, so it cannot drive adaptive step control).
+
+    **Arguments:**
+
+    - `scan_kind`: how diffrax loops over the stages (``None``, ``"lax"``,
+      ``"checkpointed"`` or ``"bounded"``; see `diffrax.AbstractRungeKutta`).
+    """
 
     tableau: ClassVar[diffrax.ButcherTableau] = _rk4_tableau
     interpolation_cls: ClassVar[Callable[..., ThirdOrderHermitePolynomialInterpolation]] = (

@@ -101,7 +101,14 @@ class AbstractAutonomousMap(AbstractDiscreteSystem):
 
 
 class LinearFlow(AbstractContinuousSystem):
-    """The affine ODE ``y' = A y + B x + c`` (seed 000, eq. 13 with c = b)."""
+    """The affine ODE ``y' = A y + B x + c`` (seed 000, eq. 13 with c = b).
+
+    **Arguments:**
+
+    - `A`: the state matrix, shape ``(n, n)``.
+    - `B`: the input matrix, shape ``(n, k)``.
+    - `c`: the constant term, shape ``(n,)``.
+    """
 
     A: Float[Array, "n n"]
     B: Float[Array, "n k"]
@@ -131,7 +138,14 @@ class LinearFlow(AbstractContinuousSystem):
 
 
 class AffineMap(AbstractDiscreteSystem):
-    """The affine map ``y_{k+1} = M y_k + N x_k + c``."""
+    """The affine map ``y_{k+1} = M y_k + N x_k + c``.
+
+    **Arguments:**
+
+    - `M`: the state matrix, shape ``(n, n)``.
+    - `N`: the input matrix, shape ``(n, k)``.
+    - `c`: the constant term, shape ``(n,)``.
+    """
 
     M: Float[Array, "n n"]
     N: Float[Array, "n k"]

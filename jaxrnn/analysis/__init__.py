@@ -11,7 +11,7 @@ from ._plrnn_basins import DIVERGENT as DIVERGENT
 from ._plrnn_basins import UNMATCHED as UNMATCHED
 from ._plrnn_basins import Basins as Basins
 from ._plrnn_basins import basins as basins
-from ._plrnn_cycles import PLRNNCycles as PLRNNCycles
+from ._plrnn_cycle_results import PLRNNCycles as PLRNNCycles
 from ._plrnn_cycles import cycles as cycles
 from ._plrnn_cycles import fixed_points as fixed_points
 from ._plrnn_cycles import trajectory_seeds as trajectory_seeds
@@ -25,3 +25,31 @@ from ._smooth_fixed_points import find_fixed_points as find_fixed_points
 from ._spectra import dominant_frequency as dominant_frequency
 from ._spectra import power_spectrum as power_spectrum
 from ._spectra import spectrogram as spectrogram
+
+__all__ = [
+    "classify",
+    "is_stable",
+    "n_unstable",
+    "energy",
+    "invariant_drift",
+    "kaplan_yorke_dimension",
+    "lyapunov_spectrum",
+    "DIVERGENT",
+    "UNMATCHED",
+    "Basins",
+    "basins",
+    "PLRNNCycles",
+    "cycles",
+    "fixed_points",
+    "trajectory_seeds",
+    "homoclinic_points",
+    "Manifold",
+    "check_invertible",
+    "stable_manifold",
+    "unstable_manifold",
+    "FixedPoints",
+    "find_fixed_points",
+    "dominant_frequency",
+    "power_spectrum",
+    "spectrogram",
+]

@@ -58,6 +58,15 @@ def energy(model: CTRNN, z: Float[Array, "... n"]) -> Float[Array, ...]:
     ``z`` may carry leading batch/time axes. Raises ``ValueError`` for networks
     with no such invariant (leak, inputs, non-skew W, bias in the rate form,
     activation without a primitive).
+
+    **Arguments:**
+
+    - `model`: a CTRNN with skew-symmetric W, no leak and no input (seed 002).
+    - `z`: states, shape ``(..., n)``.
+
+    **Returns:**
+
+    H(z), shape ``(...)``.
     """
     check_invariant_exists(model)
     z = jnp.asarray(z)
@@ -70,7 +79,17 @@ def energy(model: CTRNN, z: Float[Array, "... n"]) -> Float[Array, ...]:
 
 def invariant_drift(model: CTRNN, ys: Float[Array, "T n"]) -> Float[Array, " T"]:
     """Relative change of the invariant along a trajectory, ``|H(z_t) − H(z_0)| / |H(z_0)|``
-    (absolute change where H(z_0) = 0). NaN states (after divergence) give NaN."""
+    (absolute change where H(z_0) = 0). NaN states (after divergence) give NaN.
+
+    **Arguments:**
+
+    - `model`: the skew-symmetric CTRNN that produced the trajectory (see `energy`).
+    - `ys`: the trajectory, shape ``(T, n)``, ``ys[0]`` the initial state.
+
+    **Returns:**
+
+    The drift at every saved state, shape ``(T,)`` (0 at ``t = 0``).
+    """
     H = energy(model, ys)
     scale = jnp.where(jnp.abs(H[0]) > 0, jnp.abs(H[0]), 1.0)
     return jnp.abs(H - H[0]) / scale

@@ -139,10 +139,19 @@ def lyapunov_spectrum(
 
     - ``system``: a PLRNN, any discrete or continuous system of the core API
       (with constant input ``x``, default 0), or a plain callable map ``z ↦ F(z)``.
-    - ``y0``: initial state; ``n_steps``: steps (maps) or solver steps of size
-      ``dt`` (flows) after the ``transient``.
+    - ``y0``: the initial state, shape ``(n,)``.
+    - ``n_steps``: steps (maps) or solver steps of size ``dt`` (flows) over which
+      the exponents are averaged, after the ``transient``.
+    - ``dt``: the solver step of a flow (required for flows, ignored for maps).
+    - ``transient``: steps discarded before averaging (the tangent vectors align).
     - ``renorm_every``: steps between QR re-orthonormalisations.
+    - ``x``: the constant input of a core-API system (default 0).
     - ``solver``: the diffrax solver for flows (name or instance).
+
+    **Returns:**
+
+    The n exponents in descending order, shape ``(n,)``: mean log growth per
+    step for a map, per unit time for a flow.
     """
     z0 = jnp.asarray(y0)
     if not jnp.issubdtype(z0.dtype, jnp.floating):
@@ -180,7 +189,17 @@ def lyapunov_spectrum(
 
 def kaplan_yorke_dimension(spectrum: ArrayLike) -> float:
     """``D_KY = j + Σ_{i≤j} λ_i / |λ_{j+1}|`` with j the largest index whose partial
-    sum is non-negative (0 if λ_1 < 0; the full dimension if all partial sums are ≥ 0)."""
+    sum is non-negative (0 if λ_1 < 0; the full dimension if all partial sums are ≥ 0).
+
+    **Arguments:**
+
+    - `spectrum`: the Lyapunov exponents (any order; sorted here), e.g. from
+      `lyapunov_spectrum`.
+
+    **Returns:**
+
+    D_KY, a ``float``.
+    """
     lam = np.sort(np.asarray(spectrum, dtype=float))[::-1]
     partial = np.cumsum(lam)
     if partial[0] < 0:

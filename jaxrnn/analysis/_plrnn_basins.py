@@ -31,8 +31,17 @@ UNMATCHED = -2
 
 @dataclass(frozen=True)
 class Basins:
-    """``labels[i]`` is the index into ``attractors`` of initial state i (or DIVERGENT /
-    UNMATCHED); ``fractions`` maps each label to its share of the initial states."""
+    """What `basins` returns.
+
+    **Arguments:**
+
+    - `labels`: shape ``(n,)``; ``labels[i]`` is the index into ``attractors`` of
+      initial state i, or ``DIVERGENT`` (-1) / ``UNMATCHED`` (-2).
+    - `attractors`: the attractors as ``(k, M)`` arrays of their points.
+    - `kinds`: ``"fixed point"`` or ``"k-cycle"`` for each attractor.
+    - `fractions`: ``{label: share of the initial states}``.
+    - `final_states`: shape ``(n, M)``, each run's last state.
+    """
 
     labels: np.ndarray
     attractors: list  # list of (k, M) arrays: the points of each attractor
@@ -66,7 +75,28 @@ def basins(
     divergence_threshold: float = 1e6,
     period_check: int = 12,
 ) -> Basins:
-    """Assign each of ``initial_states`` (n, M) to an attractor of ``plrnn``."""
+    """Assign each of ``initial_states`` to an attractor of ``plrnn`` (seed 001,
+    basins of the PLRNN map ``z_{t+1} = A z_t + W φ(z_t) + h + C s``, eq. 1).
+
+    **Arguments:**
+
+    - `plrnn`: the PLRNN.
+    - `initial_states`: shape ``(n, M)``, iterated together as one vmapped program.
+    - `n_steps`: iterations before a run's state is matched to an attractor.
+    - `attractors`: the attractors as ``(k, M)`` point arrays (default: every
+      stable fixed point and cycle found by `cycles` up to ``max_order``).
+    - `max_order`: the longest cycle searched for when ``attractors`` is not given.
+    - `s`: the constant input (default 0).
+    - `match_tol`: the distance within which all of a run's last
+      ``period_check`` states must lie on an attractor's points.
+    - `divergence_threshold`: a state norm past which a run is ``DIVERGENT``.
+    - `period_check`: extra iterations checked against the attractor (at least
+      the longest cycle's period), so that a transient passing by does not count.
+
+    **Returns:**
+
+    `Basins`: a label per initial state and each attractor's share.
+    """
     z0 = jnp.asarray(initial_states)
     M = plrnn.state_size
     if z0.ndim != 2 or z0.shape[1] != M:

@@ -22,7 +22,6 @@ continuum of fixed points of a line attractor); they are counted in
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
 
 import equinox as eqx
 import jax
@@ -33,46 +32,9 @@ from jaxtyping import ArrayLike, PRNGKeyArray
 from .._validate import x64_enabled
 from ..models import PLRNN
 from ..models.plrnn._regions import region_matrices
-from ._classify import classify, is_stable
-from ._dedupe import dedupe_points
+from ._plrnn_cycle_results import PLRNNCycles, package_cycles
 
 __all__ = ["PLRNNCycles", "fixed_points", "cycles", "trajectory_seeds"]
-
-
-@dataclass(frozen=True)
-class PLRNNCycles:
-    """Fixed points (order 1) or k-cycles of a PLRNN, one row per solution.
-
-    ``points[i]`` is ``(k, M)``: the cycle's states in visiting order;
-    ``patterns[i]`` the ``(k, M)`` region indicators; ``eigenvalues[i]`` those of
-    the product Jacobian ``W_k ⋯ W_1`` (for a fixed point, of ``A + W D_Ω``).
-    """
-
-    order: int
-    points: np.ndarray
-    patterns: np.ndarray
-    eigenvalues: np.ndarray
-    stable: np.ndarray
-    kinds: tuple[str, ...]
-    n_singular: int
-    notes: tuple[str, ...] = field(default=())
-
-    def __len__(self) -> int:
-        return self.points.shape[0]
-
-    def __repr__(self) -> str:
-        what = "fixed points" if self.order == 1 else f"{self.order}-cycles"
-        rows = [
-            f"  {np.round(p[0], 6).tolist()}{' ...' if self.order > 1 else ''}  {k}"
-            for p, k in zip(self.points, self.kinds)
-        ]
-        notes = ["  note: " + n for n in self.notes]
-        return (
-            f"PLRNNCycles({len(self)} {what}"
-            + (":\n" if rows or notes else "")
-            + "\n".join(rows + notes)
-            + ")"
-        )
 
 
 MAX_SEQUENCES = 1 << 22  # the exhaustive search's default work limit, order · 2^(M·order)
@@ -148,52 +110,6 @@ def _decode(codes, M, k, dtype):
     return bits.reshape(codes.shape[0], k, M).astype(dtype)
 
 
-def _minimal_and_canonical(zs_list, pats_list, k, tol):
-    """Drop solutions of smaller period; rotate each cycle to start at its
-    lexicographically smallest state."""
-    out_z, out_p = [], []
-    for zs, pats in zip(zs_list, pats_list):
-        scale = 1.0 + np.max(np.abs(zs))
-        if any(k % p == 0 and np.max(np.abs(zs[p] - zs[0])) <= tol * scale for p in range(1, k)):
-            continue
-        start = min(range(k), key=lambda j: tuple(np.round(zs[j], 9)))
-        out_z.append(np.roll(zs, -start, axis=0))
-        out_p.append(np.roll(pats, -start, axis=0))
-    return out_z, out_p
-
-
-def _package(plrnn, order, zs_list, pats_list, n_singular, dedupe_tol, notes):
-    zs_list, pats_list = _minimal_and_canonical(zs_list, pats_list, order, dedupe_tol)
-    keep = dedupe_points(np.asarray([np.ravel(z) for z in zs_list]), dedupe_tol) if zs_list else []
-    zs_list = [zs_list[i] for i in keep]
-    pats_list = [pats_list[i] for i in keep]
-    A_diag = np.asarray(plrnn.A)
-    W = np.asarray(plrnn.W)
-    eigs = []
-    for pats in pats_list:
-        P = np.eye(A_diag.shape[0])
-        for d in pats:
-            P = region_matrices(A_diag, W, d) @ P
-        eigs.append(np.linalg.eigvals(P))
-    M = plrnn.state_size
-    notes = list(notes)
-    if n_singular:
-        notes.append(
-            f"{n_singular} region sequence(s) have singular I - W_k...W_1: no isolated "
-            "solution there (possibly a continuum, e.g. a line attractor, or none)"
-        )
-    return PLRNNCycles(
-        order=order,
-        points=np.asarray(zs_list).reshape(len(zs_list), order, M),
-        patterns=np.asarray(pats_list, dtype=np.int8).reshape(len(pats_list), order, M),
-        eigenvalues=np.asarray(eigs).reshape(len(eigs), M),
-        stable=np.array([is_stable(e, True) for e in eigs], dtype=bool),
-        kinds=tuple(classify(e, True) for e in eigs),
-        n_singular=int(n_singular),
-        notes=tuple(notes),
-    )
-
-
 def cycles(
     plrnn: PLRNN,
     order: int = 1,
@@ -223,6 +139,29 @@ def cycles(
     ``order · 2^(M·order)`` exceeds ``max_sequences`` (default 2^22, about 40 s
     on 2 CPU cores: 2^20 fixed-point regions take 9 s and each further unit
     ×2.2); use ``method="scyfi"`` beyond it.
+
+    A k-cycle solves ``z = W_k⋯W_1 z + Σ_j W_k⋯W_{j+1} (h + C s)`` in every region
+    sequence, with ``W_j = A + W D_Ω(j)`` (seed 003, Sect. 3; SCYFI: seed 001).
+
+    **Arguments:**
+
+    - `plrnn`: the PLRNN.
+    - `order`: the cycle length k (1: fixed points).
+    - `method`: ``"exhaustive"`` (exact, every region sequence) or ``"scyfi"``
+      (random starts and re-seeding, for large M·k).
+    - `s`: the constant input (default 0).
+    - `chunk_size`: region sequences per vmapped call (exhaustive).
+    - `n_init`: random starts (scyfi).
+    - `max_iter`: re-seedings per start (scyfi).
+    - `key`: the PRNG key of the random starts (scyfi; default ``PRNGKey(0)``).
+    - `seeds`: extra region sequences ``(n, k, M)`` to start from (scyfi).
+    - `tol`: boundary tolerance of the region test and singularity threshold.
+    - `dedupe_tol`: relative distance under which two solutions are one.
+    - `max_sequences`: the exhaustive search's limit on ``order · 2^(M·order)``.
+
+    **Returns:**
+
+    `PLRNNCycles`, one row per distinct cycle (each listed once, from one of its points).
     """
     if order < 1:
         raise ValueError(f"order must be >= 1, got {order}")
@@ -274,7 +213,7 @@ def cycles(
         )
     else:
         raise ValueError(f"method must be 'exhaustive' or 'scyfi', got {method!r}")
-    return _package(plrnn, order, zs_list, pats_list, n_singular, dedupe_tol, notes)
+    return package_cycles(plrnn, order, zs_list, pats_list, n_singular, dedupe_tol, notes)
 
 
 def exhaustive_feasible(M: int, order: int, max_sequences: int | None = None) -> bool:
@@ -284,8 +223,20 @@ def exhaustive_feasible(M: int, order: int, max_sequences: int | None = None) ->
 
 
 def trajectory_seeds(ys: ArrayLike, order: int, n: int | None = None, stride: int = 1):
-    """Region sequences ``(n, order, M)`` of the windows of a trajectory ``ys`` (T, M):
-    seeds for ``cycles(..., method="scyfi", seeds=...)``."""
+    """Region sequences of the windows of a trajectory: seeds for
+    ``cycles(..., method="scyfi", seeds=...)``.
+
+    **Arguments:**
+
+    - `ys`: a trajectory, shape ``(T, M)`` (e.g. ``simulate(plrnn, ...).ys``).
+    - `order`: the window length k.
+    - `n`: keep at most this many distinct sequences (default: all).
+    - `stride`: the step between window starts.
+
+    **Returns:**
+
+    The distinct region indicators of the windows, shape ``(n, order, M)``.
+    """
     bits = (np.asarray(ys) > 0).astype(np.float64)
     starts = np.arange(0, bits.shape[0] - order + 1, stride)
     if n is not None:
@@ -294,6 +245,17 @@ def trajectory_seeds(ys: ArrayLike, order: int, n: int | None = None, stride: in
 
 
 def fixed_points(plrnn: PLRNN, *, method: str = "exhaustive", **kwargs) -> PLRNNCycles:
-    """All fixed points of a PLRNN: ``cycles(plrnn, order=1, ...)``; ``points[i, 0]``
-    is the i-th fixed point."""
+    """All fixed points of a PLRNN: ``cycles(plrnn, order=1, ...)``, i.e. the solutions
+    of ``z* = (I − A − W D_Ω)⁻¹ (h + C s)`` that lie in their region Ω.
+
+    **Arguments:**
+
+    - `plrnn`: the PLRNN.
+    - `method`: ``"exhaustive"`` or ``"scyfi"`` (see `cycles`).
+    - `kwargs`: any other argument of `cycles` (``s``, ``tol``, ``key``, …).
+
+    **Returns:**
+
+    `PLRNNCycles` of order 1; ``points[i, 0]`` is the i-th fixed point.
+    """
     return cycles(plrnn, 1, method=method, **kwargs)

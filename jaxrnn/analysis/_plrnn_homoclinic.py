@@ -18,7 +18,20 @@ def homoclinic_points(
 ) -> np.ndarray:
     """Intersections of the unstable and stable manifold segments of one saddle, other
     than the saddle itself: within a region each is a small linear system
-    ``a + s(b − a) = c + t(d − c)``, 0 ≤ s, t ≤ 1. Returns (k, M), duplicates merged."""
+    ``a + s(b − a) = c + t(d − c)``, 0 ≤ s, t ≤ 1 (seed 001, Sect. 4: homoclinic
+    intersections signal chaos).
+
+    **Arguments:**
+
+    - `unstable`: the saddle's unstable manifold (`unstable_manifold`, 1-D).
+    - `stable`: the same saddle's stable manifold (`stable_manifold`, 1-D).
+    - `exclude_radius`: intersections this close to the saddle are the saddle itself.
+    - `tol`: the tolerance of the parameter range and of parallel segments.
+
+    **Returns:**
+
+    The homoclinic points, shape ``(k, M)``, duplicates merged.
+    """
     if unstable.dimension != 1 or stable.dimension != 1:
         raise ValueError("homoclinic_points needs one-dimensional manifolds (segments)")
     U, S = unstable.segments, stable.segments

@@ -27,7 +27,8 @@ from jaxtyping import ArrayLike
 
 from ..models import PLRNN
 from ..models.plrnn._regions import region_indicators, region_matrices, region_of
-from ._plrnn_cycles import PLRNNCycles
+from ._plrnn_cycle_results import PLRNNCycles
+from ._plrnn_segments import backward, forward, inverse_points, ray_to_boundary, split
 
 __all__ = [
     "Manifold",
@@ -41,8 +42,22 @@ MAX_REGIONS_LATENT = 16
 
 @dataclass(frozen=True)
 class Manifold:
-    """A traced manifold. ``segments`` (n, 2, M) with ``regions`` (n, M) for a 1-D
-    manifold; ``points`` (p, M) for higher dimensions (and the segment endpoints)."""
+    """A traced manifold of a PLRNN saddle (seed 001, Sect. 3).
+
+    **Arguments:**
+
+    - `kind`: ``"stable"`` or ``"unstable"``.
+    - `saddle`: the saddle's state, shape ``(M,)``.
+    - `dimension`: the manifold's dimension (number of eigenvalues with |λ| > 1
+      for unstable, < 1 for stable).
+    - `eigenvalues`: the eigenvalues of the saddle's region matrix (or cycle product).
+    - `segments`: shape ``(n, 2, M)``, the straight pieces of a 1-D manifold
+      (empty for higher dimensions).
+    - `regions`: shape ``(n, M)``, the region indicators of each segment.
+    - `points`: shape ``(p, M)``: the point set of a higher-dimensional manifold
+      (for a 1-D manifold, the segment endpoints).
+    - `n_iterations`: continuation steps actually taken.
+    """
 
     kind: str
     saddle: np.ndarray
@@ -72,7 +87,13 @@ def _parts(plrnn: PLRNN, s):
 
 def check_invertible(plrnn: PLRNN, *, tol: float = 1e-12) -> None:
     """Raise ``ValueError`` unless every ``A + W D_Ω`` is non-singular with one sign of
-    determinant (the condition under which the PLRNN map is invertible)."""
+    determinant (the condition under which the PLRNN map is invertible; seed 001).
+
+    **Arguments:**
+
+    - `plrnn`: the PLRNN (every one of its 2^M regions is checked).
+    - `tol`: |det| at or below this counts as singular.
+    """
     M = plrnn.state_size
     if M > MAX_REGIONS_LATENT:
         raise ValueError(f"the invertibility check enumerates 2^M regions; M={M} is too large")
@@ -93,55 +114,6 @@ def check_invertible(plrnn: PLRNN, *, tol: float = 1e-12) -> None:
             f"regions {regions[i].astype(int).tolist()} ({dets[i]:.3g}) and "
             f"{regions[j].astype(int).tolist()} ({dets[j]:.3g})"
         )
-
-
-def _split(segs):
-    """Split segments (n, 2, M) where they cross coordinate hyperplanes."""
-    out = []
-    for a, b in segs:
-        d = b - a
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = -a / d
-        cuts = np.unique(t[np.isfinite(t) & (t > 1e-12) & (t < 1 - 1e-12)])
-        ts = np.concatenate([[0.0], cuts, [1.0]])
-        for t0, t1 in zip(ts[:-1], ts[1:]):
-            out.append((a + t0 * d, a + t1 * d))
-    return np.asarray(out).reshape(-1, 2, segs.shape[-1])
-
-
-def _forward(segs, A, W, h):
-    """Exact image of a set of segments under the PLRNN map."""
-    segs = _split(segs)
-    if segs.size == 0:
-        return segs
-    regions = region_of(0.5 * (segs[:, 0] + segs[:, 1]))
-    mats = region_matrices(A, W, regions)
-    return np.einsum("nij,nkj->nki", mats, segs) + h[None, None, :]
-
-
-def _backward(segs, A, W, h, regions, inverses):
-    """Exact preimage: for every region, pull back with its inverse and clip to it."""
-    out = []
-    rel = segs - h[None, None, :]
-    for d, Winv in zip(regions, inverses):
-        pre = np.einsum("ij,nkj->nki", Winv, rel)  # (n, 2, M)
-        a, b = pre[:, 0], pre[:, 1]
-        lo, hi = np.zeros(len(segs)), np.ones(len(segs))
-        diff = b - a
-        sign = np.where(d > 0.5, 1.0, -1.0)[None, :]  # require sign·z(t) ≥ 0
-        sa, sd = sign * a, sign * diff
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = -sa / sd
-        lo = np.maximum(lo, np.max(np.where(sd > 0, t, -np.inf), axis=1))
-        hi = np.minimum(hi, np.min(np.where(sd < 0, t, np.inf), axis=1))
-        infeasible = np.any((sd == 0) & (sa < 0), axis=1)
-        keep = (hi - lo > 1e-12) & ~infeasible
-        if keep.any():
-            a_, d_ = a[keep], diff[keep]
-            out.append(np.stack([a_ + lo[keep, None] * d_, a_ + hi[keep, None] * d_], axis=1))
-    if not out:
-        return np.zeros((0, 2, segs.shape[-1]))
-    return np.concatenate(out)
 
 
 def _saddle_point(plrnn, saddle, index):
@@ -172,13 +144,6 @@ def _local(plrnn, p, order, A, W, h, kind, local_length):
     return ev[pick], V[:, pick]
 
 
-def _ray_to_boundary(p, v, cap):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = -p / v
-    t = t[np.isfinite(t) & (t > 1e-15)]
-    return min(cap, float(t.min())) if t.size else cap
-
-
 def _trace(plrnn, saddle, kind, *, index, s, n_iter, max_segments, local_length, n_points):
     check_invertible(plrnn)
     A, W, h = _parts(plrnn, s)
@@ -188,9 +153,9 @@ def _trace(plrnn, saddle, kind, *, index, s, n_iter, max_segments, local_length,
     if kind == "stable":
         regions = region_indicators(M, numpy=True)
         inverses = np.linalg.inv(region_matrices(A, W, regions))
-        step = lambda segs: _backward(segs, A, W, h, regions, inverses)  # noqa: E731
+        step = lambda segs: backward(segs, A, W, h, regions, inverses)  # noqa: E731
     else:
-        step = lambda segs: _forward(segs, A, W, h)  # noqa: E731
+        step = lambda segs: forward(segs, A, W, h)  # noqa: E731
 
     if ev.size == 1 and np.isreal(ev[0]):
         v = np.real(V[:, 0])
@@ -198,8 +163,8 @@ def _trace(plrnn, saddle, kind, *, index, s, n_iter, max_segments, local_length,
         pieces = [
             np.array(
                 [
-                    [p, p + _ray_to_boundary(p, v, local_length) * v],
-                    [p, p - _ray_to_boundary(p, -v, local_length) * v],
+                    [p, p + ray_to_boundary(p, v, local_length) * v],
+                    [p, p - ray_to_boundary(p, -v, local_length) * v],
                 ]
             )
         ]
@@ -211,7 +176,7 @@ def _trace(plrnn, saddle, kind, *, index, s, n_iter, max_segments, local_length,
             total += len(current)
             if total > max_segments or len(current) == 0:
                 break
-        segs = _split(np.concatenate(pieces))
+        segs = split(np.concatenate(pieces))
         segs = segs[np.linalg.norm(segs[:, 1] - segs[:, 0], axis=1) > 1e-14]
         regions_of = region_of(0.5 * (segs[:, 0] + segs[:, 1]))
         return Manifold(kind, p, 1, ev, segs, regions_of, segs.reshape(-1, M), it)
@@ -229,23 +194,12 @@ def _trace(plrnn, saddle, kind, *, index, s, n_iter, max_segments, local_length,
             clouds.append(pts)
     else:
         for _ in range(n_iter * order):
-            pts = _inverse_points(pts, A, W, h)
+            pts = inverse_points(pts, A, W, h)
             clouds.append(pts)
     all_pts = np.concatenate(clouds)
     return Manifold(
         kind, p, int(ev.size), ev, np.zeros((0, 2, M)), np.zeros((0, M)), all_pts, n_iter
     )
-
-
-def _inverse_points(pts, A, W, h):
-    """Region-wise inverse of points (the unique preimage of an invertible PLRNN map)."""
-    M = pts.shape[1]
-    out = np.full_like(pts, np.nan)
-    for d in region_indicators(M, numpy=True):
-        pre = np.linalg.solve(region_matrices(A, W, d), (pts - h).T).T
-        ok = np.all(region_of(pre) == d[None], axis=1) & np.isnan(out[:, 0])
-        out[ok] = pre[ok]
-    return out[~np.isnan(out[:, 0])]
 
 
 def unstable_manifold(
@@ -261,7 +215,24 @@ def unstable_manifold(
 ) -> Manifold:
     """The unstable manifold of a saddle fixed point (a state, or a `PLRNNCycles` entry
     ``index`` for a cycle), continued forward for ``n_iter`` iterations or until
-    ``max_segments``. The local piece extends up to ``local_length`` inside the region."""
+    ``max_segments``. The local piece extends up to ``local_length`` inside the region.
+
+    **Arguments:**
+
+    - `plrnn`: the PLRNN (its map must be invertible, see `check_invertible`).
+    - `saddle`: the saddle's state ``(M,)``, or a `PLRNNCycles` result.
+    - `index`: which row of a `PLRNNCycles` result (a fixed point or a cycle).
+    - `s`: the constant input (default 0).
+    - `n_iter`: continuation steps (iterations of the map or its inverse).
+    - `max_segments`: stop continuing once this many segments exist.
+    - `local_length`: how far the local piece reaches from the saddle along its
+      eigenvectors, cut to the saddle's region.
+    - `n_points`: points sampled on the local piece of a manifold of dimension > 1.
+
+    **Returns:**
+
+    The `Manifold`: segments for a 1-D manifold, points for higher dimensions.
+    """
     return _trace(
         plrnn,
         saddle,
@@ -286,7 +257,25 @@ def stable_manifold(
     local_length: float = 10.0,
     n_points: int = 2000,
 ) -> Manifold:
-    """The stable manifold of a saddle, continued backward with the region-wise inverse map."""
+    """The stable manifold of a saddle, continued backward with the region-wise inverse
+    map ``z = W_Ω⁻¹ (z' − h − C s)``.
+
+    **Arguments:**
+
+    - `plrnn`: the PLRNN (its map must be invertible, see `check_invertible`).
+    - `saddle`: the saddle's state ``(M,)``, or a `PLRNNCycles` result.
+    - `index`: which row of a `PLRNNCycles` result (a fixed point or a cycle).
+    - `s`: the constant input (default 0).
+    - `n_iter`: continuation steps (iterations of the map or its inverse).
+    - `max_segments`: stop continuing once this many segments exist.
+    - `local_length`: how far the local piece reaches from the saddle along its
+      eigenvectors, cut to the saddle's region.
+    - `n_points`: points sampled on the local piece of a manifold of dimension > 1.
+
+    **Returns:**
+
+    The `Manifold`: segments for a 1-D manifold, points for higher dimensions.
+    """
     return _trace(
         plrnn,
         saddle,

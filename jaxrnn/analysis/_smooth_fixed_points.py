@@ -36,6 +36,18 @@ class FixedPoints:
 
     ``eigenvalues`` are those of ∂F/∂h: stability means Re λ < 0 for a flow and
     |λ| < 1 for a map (``discrete``).
+
+    **Arguments:**
+
+    - `points`: shape ``(k, n)``, the points.
+    - `q`: shape ``(k,)``, the residual ``q = ½‖r‖²`` (r = F(h) for a flow,
+      F(h) − h for a map).
+    - `jacobians`: shape ``(k, n, n)``, ∂F/∂h at each point.
+    - `eigenvalues`: shape ``(k, n)``, complex.
+    - `stable`: shape ``(k,)``, asymptotic stability of each point.
+    - `kinds`: the classification of each point (`classify`).
+    - `slow`: shape ``(k,)``, ``True`` for slow points (``tol ≤ q < slow_tol``).
+    - `discrete`: whether the system is a map.
     """
 
     points: np.ndarray  # (k, n)
@@ -133,8 +145,15 @@ def find_fixed_points(
     - ``n_iter``: Levenberg–Marquardt iterations.
     - ``tol``: q below which a point counts as fixed (default 1e-20 in float64,
       1e-10 in float32).
-    - ``slow_points``/``slow_tol``: also keep points with ``tol ≤ q < slow_tol``.
+    - ``slow_points``: also keep slow points, ``tol ≤ q < slow_tol``.
+    - ``slow_tol``: the residual under which a point counts as slow.
     - ``dedupe_tol``: relative distance under which two points are one.
+    - ``damping``: the initial Levenberg–Marquardt damping μ in
+      ``(JᵀJ + μ I) δ = −Jᵀ r``.
+
+    **Returns:**
+
+    `FixedPoints`, one row per distinct point found.
     """
     h0 = jnp.asarray(initial_states)
     if h0.ndim != 2 or h0.shape[1] != system.state_size:

@@ -28,7 +28,20 @@ def power_spectrum(
     detrend: bool = True,
 ) -> tuple[Float[Array, " F"], Float[Array, " F"] | Float[Array, "F d"]]:
     """One-sided power spectrum ``|rfft(w · (x − mean))|²`` of a signal sampled every
-    ``dt`` seconds; returns (frequencies in Hz, power), one column per dimension."""
+    ``dt`` seconds.
+
+    **Arguments:**
+
+    - `x`: the signal, shape ``(T,)`` or ``(T, d)``.
+    - `dt`: the sampling interval in seconds.
+    - `window`: ``"hann"`` or ``None`` (rectangular).
+    - `detrend`: subtract the mean first.
+
+    **Returns:**
+
+    ``(frequencies, power)``: frequencies in Hz, shape ``(F,)`` with
+    ``F = T // 2 + 1``, and the power, shape ``(F,)`` or ``(F, d)``.
+    """
     x = jnp.asarray(x)
     if detrend:
         x = x - jnp.mean(x, axis=0)
@@ -44,7 +57,18 @@ def dominant_frequency(
 ) -> Float[Array, ""]:
     """The frequency (Hz) of the largest spectral peak (excluding 0 Hz). With
     ``refine``, a parabola through the peak bin and its neighbours (in log power)
-    locates it between bins."""
+    locates it between bins.
+
+    **Arguments:**
+
+    - `x`: the signal, shape ``(T,)``.
+    - `dt`: the sampling interval in seconds.
+    - `refine`: interpolate the peak between frequency bins.
+
+    **Returns:**
+
+    The frequency in Hz, a scalar array.
+    """
     freqs, power = power_spectrum(x, dt)
     if power.ndim > 1:
         power = jnp.sum(power, axis=1)
@@ -66,8 +90,21 @@ def spectrogram(
     hop: int | None = None,
     window: str | None = "hann",
 ) -> tuple[Float[Array, " S"], Float[Array, " F"], Float[Array, "S F"]]:
-    """Short-time power spectrum: (segment centre times in s, frequencies in Hz,
-    power per segment and frequency)."""
+    """Short-time power spectrum of a signal sampled every ``dt`` seconds.
+
+    **Arguments:**
+
+    - `x`: the signal, shape ``(T,)``.
+    - `dt`: the sampling interval in seconds.
+    - `window_length`: samples per segment.
+    - `hop`: samples between segment starts (default ``window_length // 2``).
+    - `window`: ``"hann"`` or ``None`` (rectangular).
+
+    **Returns:**
+
+    ``(times, frequencies, power)``: segment centre times in s ``(S,)``,
+    frequencies in Hz ``(F,)``, and the power per segment and frequency ``(S, F)``.
+    """
     x = jnp.asarray(x)
     hop = window_length // 4 if hop is None else hop
     if x.shape[0] < window_length:

@@ -6,3 +6,12 @@ from ._spectral import normalised_spectrum as normalised_spectrum
 from ._spectral import spectrum_correlation as spectrum_correlation
 from ._spectral import spectrum_error_split as spectrum_error_split
 from ._state_space_metrics import state_space_divergence as state_space_divergence
+
+__all__ = [
+    "prediction_error",
+    "hellinger_distance",
+    "normalised_spectrum",
+    "spectrum_correlation",
+    "spectrum_error_split",
+    "state_space_divergence",
+]

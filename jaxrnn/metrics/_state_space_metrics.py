@@ -71,7 +71,23 @@ def state_space_divergence(
     """D_stsp = KL(p_true ‖ p_gen) between the state-space occupation of ``x_true`` and
     ``x_gen``. ``method="bins"`` (default; 30 bins per dimension, α = 1e-5) or
     ``method="gmm"`` (σ² = 1, Monte Carlo with ``n_samples`` draws; differentiable in
-    ``x_gen``)."""
+    ``x_gen``). Seed 003, Sect. 4.2.
+
+    **Arguments:**
+
+    - `x_true`: the true series, shape ``(T, d)``.
+    - `x_gen`: the generated series (a free run), shape ``(T2, d)``.
+    - `method`: ``"bins"`` or ``"gmm"``.
+    - `n_bins`: bins per dimension over the true data's range (bins).
+    - `alpha`: the Laplace smoothing of the bin counts (bins).
+    - `sigma2`: the variance σ² of each mixture component (gmm).
+    - `n_samples`: Monte Carlo samples drawn from p_true (gmm).
+    - `key`: the PRNG key of those samples (gmm; default ``PRNGKey(0)``).
+
+    **Returns:**
+
+    The divergence: a ``float`` for bins, a scalar array for gmm.
+    """
     x_true, x_gen = jnp.atleast_2d(x_true), jnp.atleast_2d(x_gen)  # no host copy: may be traced
     if x_true.ndim != 2 or x_gen.ndim != 2 or x_true.shape[1] != x_gen.shape[1]:
         raise ValueError(

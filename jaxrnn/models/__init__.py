@@ -6,3 +6,12 @@ from ._ctrnn import CTRNN as CTRNN
 from ._observation import CategoricalObservation as CategoricalObservation
 from ._observation import GaussianObservation as GaussianObservation
 from .plrnn._plrnn_map import PLRNN as PLRNN
+
+__all__ = [
+    "LSTM",
+    "ReLURNN",
+    "CTRNN",
+    "CategoricalObservation",
+    "GaussianObservation",
+    "PLRNN",
+]

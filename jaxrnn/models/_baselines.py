@@ -44,7 +44,20 @@ def _uniform(key, shape, bound, dtype):
 
 
 class ReLURNN(AbstractDiscreteSystem):
-    """Vanilla ReLU RNN ``h_t = relu(W h_{t-1} + U s_t + b)``, read-out ``V h + c``."""
+    """Vanilla ReLU RNN ``h_t = relu(W h_{t-1} + U s_t + b)``, read-out ``V h + c``
+    (the RNN, L2RNN, iRNN and npRNN of seed 003, Table 1).
+
+    **Arguments:**
+
+    - `hidden_size`: M, the number of units.
+    - `input_size`: K, the input channels.
+    - `output_size`: N, the read-out size (0: none).
+    - `init`: ``"random"`` (PyTorch's default ``U(±1/√M)``), ``"identity"``
+      (iRNN: W₀ = I, b₀ = 0, U ~ N(0, 0.001²)) or ``"np"`` (npRNN: W₀ =
+      (RᵀR/M + I)/λ_max, U ~ N(0, 0.001²)); see the module docstring for why.
+    - `dtype`: the parameters' dtype (default: JAX's default float).
+    - `key`: the PRNG key of the initial parameters.
+    """
 
     W: Float[Array, "M M"]
     U: Float[Array, "M K"]
@@ -104,7 +117,18 @@ class ReLURNN(AbstractDiscreteSystem):
 
 
 class LSTM(AbstractDiscreteSystem):
-    """LSTM cell with gates i, f, g, o; forget-gate bias initialised to 1; read-out ``V h + c``."""
+    """LSTM cell with gates i, f, g, o; forget-gate bias initialised to 1; read-out ``V h + c``
+    (the LSTM of seed 003, Table 1). The state is ``[h, c]`` (size 2H).
+
+    **Arguments:**
+
+    - `hidden_size`: H, the size of h and of the cell state c.
+    - `input_size`: K, the input channels.
+    - `output_size`: N, the read-out size (0: none).
+    - `dtype`: the parameters' dtype (default: JAX's default float).
+    - `key`: the PRNG key of the initial parameters (all ``U(±1/√H)``, PyTorch's
+      default, then the forget-gate bias set to 1).
+    """
 
     W_x: Float[Array, "4H K"]
     W_h: Float[Array, "4H H"]

@@ -38,6 +38,7 @@ class CTRNN(AbstractContinuousSystem):
     - ``form``: ``"activation"`` (σ of the weighted sum, eq. 2) or ``"rate"``
       (weighted sum of σ).
     - ``gain``: standard deviation of W's entries times √n at initialisation.
+    - ``dtype``: the parameters' dtype (default: JAX's default float).
     - ``key``: PRNG key for the initial parameters (W ~ N(0, gain²/n),
       W_in ~ N(0, 1/k), b = 0).
     """

@@ -14,7 +14,14 @@ __all__ = ["GaussianObservation", "CategoricalObservation", "make_observation"]
 
 
 class GaussianObservation(eqx.Module):
-    """``x_t = B g(z_t) + η_t``, η ~ N(0, diag(γ)) (eq. 2); g is identity or ReLU."""
+    """``x_t = B g(z_t) + η_t``, η ~ N(0, diag(γ)) (seed 003, eq. 2); g is identity or ReLU.
+
+    **Arguments:**
+
+    - `B`: the observation matrix, shape ``(N, M)``.
+    - `link`: g, ``"identity"`` or ``"relu"``.
+    - `noise_var`: the initial noise variance γ (one value for all N channels).
+    """
 
     B: Float[Array, "N M"]
     log_noise_var: Float[Array, " N"]
@@ -40,7 +47,12 @@ class GaussianObservation(eqx.Module):
 
 
 class CategoricalObservation(eqx.Module):
-    """``p_i = softmax(B z_t)_i`` (eq. 3)."""
+    """``p_i = softmax(B z_t)_i`` (seed 003, eq. 3).
+
+    **Arguments:**
+
+    - `B`: the read-out matrix, shape ``(N, M)``, N the number of classes.
+    """
 
     B: Float[Array, "N M"]
 

@@ -56,15 +56,31 @@ def state_space(
     trajectories: Sequence[ArrayLike] = (),
     title: str | None = None,
 ):
-    """Draw a 2-D state-space picture of ``system`` on ``ax``.
+    """Draw a 2-D state-space picture of ``system`` on ``ax``: the flow field (arrows of
+    ``f(z)`` for flows, of the displacement ``F(z) − z`` for maps) on a grid over
+    ``dims``, its nullclines, and any analysis results passed in.
 
-    - flow field: arrows of ``f(z)`` (flows) or of the displacement ``F(z) − z``
-      (maps) on a grid over ``dims``, other coordinates held at ``slice_at``;
-    - nullclines: the zero sets of those two components;
-    - ``fixed_points``: a `FixedPoints` or `PLRNNCycles` result, marked by kind;
-    - ``manifolds``: `Manifold` objects (stable blue, unstable red);
-    - ``basins``: a `Basins` result on the grid ``basin_grid = (X, Y)``;
-    - ``trajectories``: arrays (T, M).
+    **Arguments:**
+
+    - `system`: a flow or a map of the core API (a CTRNN, a PLRNN, …).
+    - `ax`: a matplotlib ``Axes`` (default: a new figure's axes).
+    - `xlim`: the range of the first plotted coordinate.
+    - `ylim`: the range of the second plotted coordinate.
+    - `dims`: the two state coordinates plotted.
+    - `slice_at`: the state whose other coordinates are held fixed (default 0).
+    - `x`: the constant input (default 0).
+    - `resolution`: grid points per axis of the arrows and nullclines.
+    - `nullclines`: draw the zero sets of the two plotted components.
+    - `fixed_points`: a `FixedPoints` or `PLRNNCycles` result, marked by kind.
+    - `manifolds`: `Manifold` objects (stable blue, unstable red).
+    - `basins`: a `Basins` result computed on the grid ``basin_grid``.
+    - `basin_grid`: ``(X, Y)``, the meshgrid arrays of the basins' initial states.
+    - `trajectories`: arrays ``(T, M)`` drawn as lines.
+    - `title`: the axes' title.
+
+    **Returns:**
+
+    The ``Axes`` drawn on.
     """
     import matplotlib.pyplot as plt
 
@@ -159,7 +175,20 @@ def trajectory_3d(
     points: ArrayLike | None = None,
     title: str | None = None,
 ):
-    """A 3-D projection of a trajectory (T, M) onto ``dims``, with optional marked points."""
+    """A 3-D projection of a trajectory onto ``dims``, with optional marked points.
+
+    **Arguments:**
+
+    - `ys`: the trajectory, shape ``(T, M)``.
+    - `dims`: the three state coordinates plotted.
+    - `ax`: a matplotlib 3-D ``Axes`` (default: a new figure's).
+    - `points`: states ``(k, M)`` to mark (e.g. fixed points or a cycle).
+    - `title`: the axes' title.
+
+    **Returns:**
+
+    The ``Axes`` drawn on.
+    """
     import matplotlib.pyplot as plt
 
     if ax is None:

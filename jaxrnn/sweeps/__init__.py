@@ -9,3 +9,15 @@ from ._sweep_runner import plot_heatmap as plot_heatmap
 from ._sweep_runner import run_sweep as run_sweep
 from ._system_studies import STUDIES as STUDIES
 from ._system_studies import spectral_radius as spectral_radius
+
+__all__ = [
+    "SweepError",
+    "SweepSpec",
+    "axis_values",
+    "load_sweep",
+    "parse_sweep",
+    "plot_heatmap",
+    "run_sweep",
+    "STUDIES",
+    "spectral_radius",
+]

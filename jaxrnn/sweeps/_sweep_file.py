@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..training._config import ConfigError
+from ..training._config import ConfigError, document_fields
 from ..training._config_loading import read_yaml_mapping
 
 __all__ = ["SweepError", "SweepSpec", "load_sweep", "parse_sweep", "axis_values"]
@@ -62,6 +62,7 @@ def _doc(doc: str, **kwargs):
     return field(metadata={"doc": doc}, **kwargs)
 
 
+@document_fields
 @dataclass
 class SweepSpec:
     """A validated sweep file (see the module docstring for an example)."""
@@ -124,7 +125,18 @@ def _num(value, where):
 
 def axis_values(name: str, spec) -> np.ndarray:
     """An axis from a list, ``{linspace: [a, b, n]}``, ``{logspace: [a, b, n]}`` (10^a … 10^b)
-    or ``{range: [start, stop]}`` / ``{range: [start, stop, step]}`` (integers)."""
+    or ``{range: [start, stop]}`` / ``{range: [start, stop, step]}`` (integers).
+
+    **Arguments:**
+
+    - `name`: the axis's name (a dotted config key or a system setting), used in errors.
+    - `spec`: the axis as written in the sweep file.
+
+    **Returns:**
+
+    The axis values, a 1-D array. Raises `SweepError` naming the axis when ``spec``
+    is not one of the forms above.
+    """
     key = f"axes.{name}"
     if isinstance(spec, list):
         if not spec:
@@ -165,7 +177,17 @@ def axis_values(name: str, spec) -> np.ndarray:
 
 
 def parse_sweep(raw: object, path: pathlib.Path | None = None) -> SweepSpec:
-    """A validated `SweepSpec` from a mapping (as read from YAML)."""
+    """A validated `SweepSpec` from a mapping (as read from YAML).
+
+    **Arguments:**
+
+    - `raw`: the mapping (the sweep file's contents).
+    - `path`: the file it came from (training sweeps resolve ``base`` against it).
+
+    **Returns:**
+
+    The `SweepSpec`. Raises `SweepError` naming the offending key.
+    """
     if not isinstance(raw, dict):
         raise SweepError(f"sweep file {path}: expected a mapping at the top level")
     unknown = sorted(set(raw) - TOP_KEYS)
@@ -245,6 +267,15 @@ def parse_sweep(raw: object, path: pathlib.Path | None = None) -> SweepSpec:
 
 
 def load_sweep(path: str | os.PathLike[str]) -> SweepSpec:
-    """Read and validate a sweep file."""
+    """Read and validate a sweep file.
+
+    **Arguments:**
+
+    - `path`: the YAML sweep file.
+
+    **Returns:**
+
+    The `SweepSpec`. Raises `SweepError` naming the file and the offending key.
+    """
     path = pathlib.Path(path)
     return parse_sweep(read_yaml_mapping(path, "sweep", SweepError), path)

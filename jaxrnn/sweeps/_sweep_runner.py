@@ -69,7 +69,20 @@ def plot_heatmap(
 ) -> None:
     """``value`` over the (x, y) grid as an image, axes labelled with the grid values;
     values above ``vmax`` (and inf) show as ``vmax``; ``contour`` draws the 0.5 level of
-    another output (e.g. a 0/1 stability flag)."""
+    another output (e.g. a 0/1 stability flag).
+
+    **Arguments:**
+
+    - `rows`: the sweep's rows (one dict per grid point, as in ``results.csv``).
+    - `x`: the column on the horizontal axis.
+    - `y`: the column on the vertical axis.
+    - `value`: the column shown as colour.
+    - `path`: the PNG file written (atomically).
+    - `log`: colour by log10 of the value.
+    - `title`: the figure's title.
+    - `vmax`: the top of the colour scale (default: the largest finite value).
+    - `contour`: a column whose 0.5 level is drawn over the image.
+    """
     from matplotlib.figure import Figure  # no pyplot: the caller's backend is untouched
 
     xs = sorted({r[x] for r in rows})
@@ -239,10 +252,23 @@ def _prepare_training(spec: SweepSpec):
 def run_sweep(
     spec: SweepSpec, out: str | os.PathLike[str], *, progress: bool = True, resume: bool = False
 ) -> list[dict]:
-    """Run a sweep into directory ``out``; returns the rows of ``results.csv``.
+    """Run a sweep into directory ``out``.
 
     The whole sweep (every axis, every grid point's config, the outputs and the
     heatmap) is checked before anything is created: a bad sweep leaves no directory.
+
+    **Arguments:**
+
+    - `spec`: the validated sweep (`load_sweep`).
+    - `out`: the output directory (``results.csv``, ``heatmap.png``, the run
+      directories of a training sweep).
+    - `progress`: show progress bars.
+    - `resume`: continue an interrupted sweep in ``out`` (otherwise an existing
+      ``out`` is refused).
+
+    **Returns:**
+
+    The rows of ``results.csv``, one dict per grid point.
     """
     out = pathlib.Path(out)
     if (out / "results.csv").exists() and not resume:

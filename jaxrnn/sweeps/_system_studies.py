@@ -73,7 +73,18 @@ STUDIES = tuple(STUDY_DEFAULTS)
 
 
 def spectral_radius(M, squarings: int = 40):
-    """ρ(M) from ‖M^(2^k)‖^(1/2^k) by repeated, renormalised squaring (any device; no eig)."""
+    """ρ(M) from ‖M^(2^k)‖^(1/2^k) by repeated, renormalised squaring (any device; no eig).
+
+    **Arguments:**
+
+    - `M`: a square matrix (or a batch of them, leading axes).
+    - `squarings`: k, the number of squarings (the estimate converges like
+      ``(|λ_2|/|λ_1|)^(2^k)``).
+
+    **Returns:**
+
+    The spectral radius estimate (scalar, or one per matrix).
+    """
 
     def body(carry, _):
         m, log_c = carry

@@ -12,3 +12,18 @@ from ._datasets import DATASETS as DATASETS
 from ._datasets import TimeSeriesData as TimeSeriesData
 from ._datasets import dataset as dataset
 from ._datasets import make_dataset as make_dataset
+
+__all__ = [
+    "bistable_plrnn",
+    "chaotic_plrnn",
+    "BURSTING_INITIAL_STATE",
+    "BurstingNeuron",
+    "Henon",
+    "Lorenz63",
+    "Rossler",
+    "VanDerPol",
+    "DATASETS",
+    "TimeSeriesData",
+    "dataset",
+    "make_dataset",
+]

@@ -31,7 +31,28 @@ def _f(default):
 class BurstingNeuron(AbstractAutonomousFlow):
     """State (V, n, h); every parameter is a field (change one with ``eqx.tree_at`` or
     the constructor); the defaults are the parameters of the bursting-neuron data of
-    seed 003, Sect. 4.2."""
+    seed 003, Sect. 4.2 (equations in the module docstring).
+
+    **Arguments:**
+
+    - `C_m`: membrane capacitance (µF).
+    - `g_L`: leak conductance (mS).
+    - `E_L`: leak reversal potential (mV).
+    - `g_Na`: sodium conductance (mS).
+    - `E_Na`: sodium reversal potential (mV).
+    - `V_hNa`: half-activation voltage of the sodium gate m∞ (mV).
+    - `k_Na`: slope of m∞ (mV).
+    - `g_K`: potassium conductance (mS).
+    - `E_K`: potassium reversal potential (mV), also that of the M-current.
+    - `V_hK`: half-activation voltage of the potassium gate n∞ (mV).
+    - `k_K`: slope of n∞ (mV).
+    - `tau_n`: time constant of n (ms).
+    - `g_M`: M-current conductance (mS).
+    - `V_hM`: half-activation voltage of the M-current gate h∞ (mV).
+    - `k_M`: slope of h∞ (mV).
+    - `tau_h`: time constant of h (ms): the slow variable that turns bursts on and off.
+    - `g_NMDA`: NMDA conductance (mS).
+    """
 
     dimension = 3
     C_m: Float[Array, ""] = _f(6.0)

@@ -12,7 +12,14 @@ __all__ = ["Lorenz63", "Rossler", "VanDerPol", "Henon"]
 
 
 class Lorenz63(AbstractAutonomousFlow):
-    """``x' = σ(y − x), y' = x(ρ − z) − y, z' = xy − βz`` (σ 10, ρ 28, β 8/3 by default)."""
+    """``x' = σ(y − x), y' = x(ρ − z) − y, z' = xy − βz`` (σ 10, ρ 28, β 8/3 by default).
+
+    **Arguments:**
+
+    - `sigma`: σ, the Prandtl number.
+    - `rho`: ρ, the Rayleigh number (chaotic at 28).
+    - `beta`: β, the geometric factor.
+    """
 
     dimension = 3
     sigma: Float[Array, ""] = eqx.field(default=10.0, converter=jnp.asarray)
@@ -25,7 +32,14 @@ class Lorenz63(AbstractAutonomousFlow):
 
 
 class Rossler(AbstractAutonomousFlow):
-    """``x' = −y − z, y' = x + a y, z' = b + z(x − c)`` (a 0.2, b 0.2, c 5.7 by default)."""
+    """``x' = −y − z, y' = x + a y, z' = b + z(x − c)`` (a 0.2, b 0.2, c 5.7 by default).
+
+    **Arguments:**
+
+    - `a`: the growth of y.
+    - `b`: the constant drive of z.
+    - `c`: the threshold of x above which z grows (chaotic at 5.7).
+    """
 
     dimension = 3
     a: Float[Array, ""] = eqx.field(default=0.2, converter=jnp.asarray)
@@ -38,7 +52,12 @@ class Rossler(AbstractAutonomousFlow):
 
 class VanDerPol(AbstractAutonomousFlow):
     """``x' = y, y' = μ(1 − x²) y − x`` (μ 1 by default): a relaxation oscillator whose
-    limit cycle turns from near-sinusoidal (small μ) to slow-fast (large μ)."""
+    limit cycle turns from near-sinusoidal (small μ) to slow-fast (large μ).
+
+    **Arguments:**
+
+    - `mu`: μ ≥ 0, the strength of the nonlinear damping.
+    """
 
     dimension = 2
     mu: Float[Array, ""] = eqx.field(default=1.0, converter=jnp.asarray)
@@ -48,7 +67,13 @@ class VanDerPol(AbstractAutonomousFlow):
 
 
 class Henon(AbstractAutonomousMap):
-    """``x' = 1 − a x² + y, y' = b x`` (a 1.4, b 0.3 by default)."""
+    """``x' = 1 − a x² + y, y' = b x`` (a 1.4, b 0.3 by default).
+
+    **Arguments:**
+
+    - `a`: the quadratic coefficient.
+    - `b`: the contraction (the map's Jacobian determinant is −b).
+    """
 
     dimension = 2
     a: Float[Array, ""] = eqx.field(default=1.4, converter=jnp.asarray)

@@ -30,8 +30,17 @@ __all__ = ["TimeSeriesData", "make_dataset", "dataset", "DATASETS"]
 
 @dataclass(frozen=True)
 class TimeSeriesData:
-    """``series`` (n_series, n_samples, dims), standardised; ``mean``/``std`` undo it;
-    ``dt`` the sampling step; ``train``/``test`` the split along the series axis."""
+    """Time series for reconstruction; ``train``/``test`` split along the series axis.
+
+    **Arguments:**
+
+    - `series`: shape ``(n_series, n_samples, dims)``, standardised when asked.
+    - `mean`: shape ``(dims,)``, the mean removed by standardisation (0 if none).
+    - `std`: shape ``(dims,)``, the scale divided out (1 if none): ``series · std + mean``
+      is the raw data.
+    - `dt`: the sampling step.
+    - `n_train`: the first ``n_train`` series are for training, the rest for testing.
+    """
 
     series: np.ndarray
     mean: np.ndarray
@@ -67,9 +76,28 @@ def make_dataset(
 ) -> TimeSeriesData:
     """Sample ``n_series`` consecutive windows of ``n_samples`` points from ``system``.
 
-    ``observe`` maps a state to the observed vector (default: the whole state);
-    ``noise_std`` is the observation noise in standardised units; ``n_train``
-    series go to training (default: all but the last when ``n_series > 1``)."""
+    **Arguments:**
+
+    - `system`: a continuous system (or a map) of the core API.
+    - `y0`: the initial state.
+    - `n_series`: the number of consecutive windows.
+    - `n_samples`: samples per window.
+    - `dt`: the sampling step (for a map: ignored, one sample per step).
+    - `transient`: time simulated and discarded before the first sample.
+    - `observe`: maps a state to the observed vector (default: the whole state).
+    - `standardise`: z-score every dimension over all series.
+    - `noise_std`: Gaussian observation noise, in standardised units.
+    - `n_train`: series that go to training (default: all but the last when
+      ``n_series > 1``).
+    - `solver`: the diffrax solver (name or instance).
+    - `rtol`: relative tolerance of the adaptive solver.
+    - `atol`: absolute tolerance of the adaptive solver.
+    - `seed`: the seed of the observation noise.
+
+    **Returns:**
+
+    The `TimeSeriesData`.
+    """
     y = jnp.asarray(y0, jnp.zeros(()).dtype)
     flow = isinstance(system, AbstractContinuousSystem)
 
@@ -153,7 +181,17 @@ def dataset(name: str, **overrides) -> TimeSeriesData:
     standardised, all three for training) or ``"lorenz63"`` (3 train + 1 test series of 2000
     samples at dt = 0.01 after a transient of 20), ``"rossler"`` (3 + 1 series of 2000 at
     dt = 0.1) or ``"van_der_pol"`` (μ = 1, 3 + 1 series of 1000 at dt = 0.05). Keyword
-    overrides change any setting, e.g. ``dataset("lorenz63", n_samples=500, noise_std=0.1)``."""
+    overrides change any setting, e.g. ``dataset("lorenz63", n_samples=500, noise_std=0.1)``.
+
+    **Arguments:**
+
+    - `name`: one of ``DATASETS``.
+    - `overrides`: any keyword argument of `make_dataset`, replacing the named setting.
+
+    **Returns:**
+
+    The `TimeSeriesData`.
+    """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
     settings = {**DATASETS[name], **overrides}

@@ -9,3 +9,15 @@ from ._mnist import read_idx as read_idx
 from ._mnist import sequential_mnist as sequential_mnist
 from ._task_data import TaskData as TaskData
 from ._task_data import make_task as make_task
+
+__all__ = [
+    "addition_problem",
+    "marker_positions",
+    "multiplication_problem",
+    "DataError",
+    "load_mnist",
+    "read_idx",
+    "sequential_mnist",
+    "TaskData",
+    "make_task",
+]

@@ -15,7 +15,19 @@ MIN_LENGTH = 20  # t1 < 10 and t2 < T/2 must leave room for two distinct markers
 def marker_positions(
     key: PRNGKeyArray, n_trials: int, T: int
 ) -> tuple[Int[Array, " n"], Int[Array, " n"]]:
-    """Marker times ``t1 ~ U{0..9}`` and ``t2 ~ U{0..⌈T/2⌉-1} \\ {t1}`` (0-based, t2 < T/2)."""
+    """Marker times ``t1 ~ U{0..9}`` and ``t2 ~ U{0..⌈T/2⌉-1} \\ {t1}`` (0-based, t2 < T/2;
+    seed 003, Sect. 4.1, after Hochreiter & Schmidhuber 1997).
+
+    **Arguments:**
+
+    - `key`: the PRNG key.
+    - `n_trials`: the number of trials.
+    - `T`: the sequence length.
+
+    **Returns:**
+
+    ``(t1, t2)``, two int arrays of shape ``(n_trials,)``.
+    """
     if T < MIN_LENGTH:
         raise ValueError(f"sequence length T must be >= {MIN_LENGTH}, got {T}")
     k1, k2 = jax.random.split(key)
@@ -43,12 +55,36 @@ def addition_problem(
     key: PRNGKeyArray, n_trials: int, T: int, *, dtype: DTypeLike | None = None
 ) -> tuple[Float[Array, "n T 2"], Float[Array, "n 1"]]:
     """Inputs (channel 0 ~ U[0, 1), channel 1 = two markers) and the target
-    ``s_{0,t1} + s_{0,t2}``, to be produced at the last step."""
+    ``s_{0,t1} + s_{0,t2}``, to be produced at the last step (seed 003, Sect. 4.1).
+
+    **Arguments:**
+
+    - `key`: the PRNG key of the trials.
+    - `n_trials`: the number of trials.
+    - `T`: the sequence length (≥ 2).
+    - `dtype`: the inputs' and targets' dtype (default: JAX's default float).
+
+    **Returns:**
+
+    ``(inputs, targets)``, shapes ``(n_trials, T, 2)`` and ``(n_trials, 1)``.
+    """
     return _problem(key, n_trials, T, "addition", dtype)
 
 
 def multiplication_problem(
     key: PRNGKeyArray, n_trials: int, T: int, *, dtype: DTypeLike | None = None
 ) -> tuple[Float[Array, "n T 2"], Float[Array, "n 1"]]:
-    """As `addition_problem`, with target ``s_{0,t1} · s_{0,t2}``."""
+    """As `addition_problem`, with target ``s_{0,t1} · s_{0,t2}`` (seed 003, Sect. 4.1).
+
+    **Arguments:**
+
+    - `key`: the PRNG key of the trials.
+    - `n_trials`: the number of trials.
+    - `T`: the sequence length (≥ 2).
+    - `dtype`: the inputs' and targets' dtype (default: JAX's default float).
+
+    **Returns:**
+
+    ``(inputs, targets)``, shapes ``(n_trials, T, 2)`` and ``(n_trials, 1)``.
+    """
     return _problem(key, n_trials, T, "multiplication", dtype)

@@ -49,7 +49,19 @@ def _open_bytes(path: pathlib.Path) -> bytes:
 
 
 def read_idx(path: str | os.PathLike, expected_ndim: int | None = None) -> np.ndarray:
-    """Read one IDX file (gzipped or not) into a NumPy array."""
+    """Read one IDX file (gzipped or not) into a NumPy array.
+
+    **Arguments:**
+
+    - `path`: the IDX file (``.gz`` is decompressed on the fly).
+    - `expected_ndim`: the number of dimensions the file must have (images 3,
+      labels 1); ``None`` accepts any.
+
+    **Returns:**
+
+    The array, with the dtype and shape the header declares. Raises `DataError`
+    naming the file when it is truncated, corrupt or of the wrong rank.
+    """
     path = pathlib.Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
@@ -117,7 +129,17 @@ def resolve_data_dir(data_dir: str | os.PathLike | None) -> pathlib.Path:
 def load_mnist(
     data_dir: str | os.PathLike[str] | None, split: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(images uint8 (n, 28, 28), labels uint8 (n,)) of ``split`` ('train' or 'test')."""
+    """The MNIST images and labels of one split.
+
+    **Arguments:**
+
+    - `data_dir`: the directory of the standard IDX files (default ``$JAXRNN_DATA``).
+    - `split`: ``"train"`` or ``"test"``.
+
+    **Returns:**
+
+    ``(images, labels)``: uint8 arrays of shapes ``(n, 28, 28)`` and ``(n,)``.
+    """
     directory = resolve_data_dir(data_dir)
     img_path, lbl_path = (_find(directory, stem) for stem in _FILES[split])
     images = read_idx(img_path, expected_ndim=3)
@@ -142,7 +164,20 @@ def sequential_mnist(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sequential MNIST: inputs (n, 784, 1), one pixel per step, row by row, normalised
     with mean 0.1307 and std 0.3081; labels (n,) int32. ``permutation`` (a permutation
-    of range(784)) gives permuted sequential MNIST."""
+    of range(784)) gives permuted sequential MNIST (seed 003, Sect. 4.1).
+
+    **Arguments:**
+
+    - `data_dir`: the directory of the IDX files (default ``$JAXRNN_DATA``).
+    - `split`: ``"train"`` or ``"test"``.
+    - `n`: the first ``n`` images (default: all).
+    - `permutation`: the pixel order (default: row by row).
+    - `dtype`: the inputs' dtype.
+
+    **Returns:**
+
+    ``(inputs, labels)``, shapes ``(n, 784, 1)`` and ``(n,)``.
+    """
     images, labels = load_mnist(data_dir, split)
     if n is not None:
         if n > images.shape[0]:

@@ -21,6 +21,15 @@ class TaskData(NamedTuple):
     Regression targets are ``(n, 1)`` floats (squared error at the last step;
     correct when |error| < 0.04); classification targets are ``(n,)`` int labels
     (cross-entropy; correct when the argmax is the label).
+
+    **Arguments:**
+
+    - `train_x`: training inputs, shape ``(n_train, T, K)``.
+    - `train_y`: training targets, ``(n_train, 1)`` floats or ``(n_train,)`` labels.
+    - `test_x`: test inputs, shape ``(n_test, T, K)``.
+    - `test_y`: test targets, as ``train_y``.
+    - `kind`: ``"regression"`` or ``"classification"``.
+    - `n_outputs`: the read-out size (1, or the number of classes).
     """
 
     train_x: np.ndarray
@@ -47,6 +56,20 @@ def make_task(
     derived from ``seed``; sequential MNIST reads the first ``n_train`` /
     ``n_test`` images of the IDX files in ``data_dir`` (or ``$JAXRNN_DATA``), the
     permuted variant with a permutation drawn from ``seed``.
+
+    **Arguments:**
+
+    - `name`: ``"addition"``, ``"multiplication"``, ``"mnist"`` or ``"permuted_mnist"``.
+    - `T`: the sequence length of addition/multiplication (MNIST: always 784).
+    - `n_train`: training trials (images).
+    - `n_test`: test trials (images).
+    - `seed`: the seed of the trials (or of the permutation).
+    - `data_dir`: the MNIST directory.
+    - `dtype`: the inputs' dtype.
+
+    **Returns:**
+
+    The `TaskData`.
     """
     if name in ("addition", "multiplication"):
         make = addition_problem if name == "addition" else multiplication_problem

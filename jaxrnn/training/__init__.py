@@ -14,6 +14,7 @@ from ._config_reference import config_keys as config_keys
 from ._config_reference import config_reference as config_reference
 from ._config_reference import sweep_keys as sweep_keys
 from ._config_reference import sweep_reference as sweep_reference
+from ._hyper import Hyper as Hyper
 from ._model_zoo import build_model as build_model
 from ._model_zoo import predict as predict
 from ._model_zoo import regulariser as regulariser
@@ -26,6 +27,37 @@ from ._run_dir import RunExists as RunExists
 from ._run_dir import evaluate_run as evaluate_run
 from ._run_dir import train as train
 from ._run_dir import train_population as train_population
-from ._trainer import Hyper as Hyper
 from ._trainer import Trainer as Trainer
 from ._trainer import TrainingDiverged as TrainingDiverged
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "ForcingConfig",
+    "ModelConfig",
+    "TaskConfig",
+    "TrainConfig",
+    "apply_overrides",
+    "config_from_dict",
+    "config_to_dict",
+    "load_config",
+    "config_keys",
+    "config_reference",
+    "sweep_keys",
+    "sweep_reference",
+    "build_model",
+    "predict",
+    "regulariser",
+    "make_optimizer",
+    "POPULATION_KEYS",
+    "population_configs",
+    "free_run",
+    "teacher_forced_loss",
+    "RunExists",
+    "evaluate_run",
+    "train",
+    "train_population",
+    "Hyper",
+    "Trainer",
+    "TrainingDiverged",
+]

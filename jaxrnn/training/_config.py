@@ -6,6 +6,7 @@ Loading from YAML, ``--set`` overrides and validation are in ``_config_loading.p
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,10 +38,25 @@ def _field(default: Any = dataclasses.MISSING, doc: str = "", *, default_factory
     return field(default=default, metadata={"doc": doc})
 
 
+def document_fields(cls):
+    """Appends to a config dataclass's docstring an ``**Arguments:**`` list built from its
+    fields' descriptions and defaults, so that the API reference and the config reference
+    (``config_reference``) read the same text and cannot drift apart."""
+    lines = []
+    for f in dataclasses.fields(cls):
+        shown = f.default is not dataclasses.MISSING and "default" not in f.metadata["doc"]
+        default = f" (default `{f.default!r}`)" if shown else ""
+        lines.append(f"- `{f.name}`: {f.metadata['doc']}{default}.")
+    doc = inspect.cleandoc(cls.__doc__ or "")
+    cls.__doc__ = doc + "\n\n**Arguments:**\n\n" + "\n".join(lines) + "\n"
+    return cls
+
+
 class ConfigError(ValueError):
     """A config value that is unknown, of the wrong type or impossible."""
 
 
+@document_fields
 @dataclass
 class TaskConfig:
     """The benchmark (seed 003, Sect. 4.1) or the reconstruction data (Sect. 4.2).
@@ -88,6 +104,7 @@ class TaskConfig:
     )
 
 
+@document_fields
 @dataclass
 class ModelConfig:
     """A Table-1 model."""
@@ -126,6 +143,7 @@ class ModelConfig:
     )
 
 
+@document_fields
 @dataclass
 class TrainConfig:
     """Optimisation (Optax)."""
@@ -165,6 +183,7 @@ class TrainConfig:
     )
 
 
+@document_fields
 @dataclass
 class ForcingConfig:
     """Teacher forcing for reconstruction training (sparse and generalised).
@@ -192,6 +211,7 @@ class ForcingConfig:
     )
 
 
+@document_fields
 @dataclass
 class Config:
     """A whole training run."""

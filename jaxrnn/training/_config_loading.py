@@ -100,16 +100,48 @@ def _build(cls, raw, prefix):
 
 
 def config_from_dict(raw: dict) -> Config:
-    """A validated `Config` from a plain dict (as read from YAML)."""
+    """A validated `Config` from a plain dict (as read from YAML).
+
+    **Arguments:**
+
+    - `raw`: the nested dict (``{"task": {...}, "model": {...}, "train": {...}}``);
+      missing keys take their defaults (see the config reference).
+
+    **Returns:**
+
+    The `Config`. Raises `ConfigError` naming the offending key.
+    """
     return validate(_build(Config, raw, ""))
 
 
 def config_to_dict(config: Config) -> dict:
+    """The plain nested dict of a config (what ``config.yaml`` in a run directory holds).
+
+    **Arguments:**
+
+    - `config`: the `Config`.
+
+    **Returns:**
+
+    A dict that `config_from_dict` turns back into an equal `Config`.
+    """
     return dataclasses.asdict(config)
 
 
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
-    """Apply ``key.path=value`` overrides (values parsed as YAML) to a raw config dict."""
+    """Apply ``key.path=value`` overrides (values parsed as YAML) to a raw config dict.
+
+    **Arguments:**
+
+    - `raw`: the raw config dict (not changed).
+    - `overrides`: strings ``"section.key=value"``, e.g. ``"task.T=400"``,
+      ``"train.stop_at=0.99"``, ``"model.init=null"``.
+
+    **Returns:**
+
+    A new dict with the overrides applied. Raises `ConfigError` for an override
+    without ``=`` or a key that does not exist.
+    """
     raw = dict(raw or {})
     for item in overrides:
         if "=" not in item:
@@ -154,5 +186,16 @@ def read_yaml_mapping(
 
 
 def load_config(path: str | pathlib.Path, overrides: Sequence[str] = ()) -> Config:
-    """Read, override and validate a YAML config file."""
+    """Read, override and validate a YAML config file.
+
+    **Arguments:**
+
+    - `path`: the YAML file.
+    - `overrides`: ``"section.key=value"`` strings applied before validation (as
+      ``--set`` on the command line).
+
+    **Returns:**
+
+    The `Config`. Raises `ConfigError` naming the file and the offending key.
+    """
     return config_from_dict(apply_overrides(read_yaml_mapping(path), list(overrides)))

@@ -47,7 +47,12 @@ def _default(f: dataclasses.Field) -> str:
 
 
 def config_keys() -> list[tuple[str, str, str, str]]:
-    """Every config key as ``(dotted key, type, default, description)``, in file order."""
+    """Every config key as ``(dotted key, type, default, description)``, in file order.
+
+    **Returns:**
+
+    A list of 4-tuples of strings, read from the config dataclasses' fields.
+    """
     rows = []
     for f in dataclasses.fields(Config):
         if f.name in dict(SECTIONS):
@@ -64,14 +69,24 @@ def config_keys() -> list[tuple[str, str, str, str]]:
 
 
 def config_reference() -> str:
-    """The Markdown table of every training-config key (the docs' config reference)."""
+    """The Markdown table of every training-config key (the docs' config reference).
+
+    **Returns:**
+
+    The table, a ``str``, one row per `config_keys` entry.
+    """
     lines = ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
     lines += [f"| `{k}` | `{t}` | `{d}` | {doc} |" for k, t, d, doc in config_keys()]
     return "\n".join(lines) + "\n"
 
 
 def sweep_keys() -> list[tuple[str, str, str, str]]:
-    """Every key of a sweep file as ``(key, type, default, description)``."""
+    """Every key of a sweep file as ``(key, type, default, description)``.
+
+    **Returns:**
+
+    A list of 4-tuples of strings, read from `SweepSpec`'s fields.
+    """
     from ..sweeps._sweep_file import SweepSpec
 
     return [
@@ -89,7 +104,12 @@ def sweep_keys() -> list[tuple[str, str, str, str]]:
 
 
 def sweep_reference() -> str:
-    """The Markdown table of every sweep-file key."""
+    """The Markdown table of every sweep-file key.
+
+    **Returns:**
+
+    The table, a ``str``.
+    """
     lines = ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
     lines += [f"| `{k}` | `{t}` | `{d}` | {doc} |" for k, t, d, doc in sweep_keys()]
     return "\n".join(lines) + "\n"

@@ -18,7 +18,7 @@ from jaxtyping import Array, Float
 from .._simulate import simulate
 from .._system_kinds import AbstractDiscreteSystem
 from ..models import LSTM, PLRNN, ReLURNN
-from ..models.plrnn._penalty import line_attractor_penalty
+from ..models.plrnn._penalty import masked_penalty
 from ._config import ModelConfig
 
 PLRNNInit = Literal["authors", "identity", "uniform"]
@@ -43,16 +43,13 @@ def _no_penalty(model, cfg: ModelConfig, hyper) -> Float[Array, ""]:
 def _line_attractor(model, cfg: ModelConfig, hyper) -> Float[Array, ""]:
     """Eq. 4 of seed 003 on the first M_reg units; τ_A, τ_W, τ_h default to τ. ``hyper``
     (a `Hyper` of arrays) supplies τ_A, τ_W, τ_h and M_reg as traced values, as the
-    population trainer does."""
+    population trainer does. The strengths were checked with the config (τ ≥ 0), so the
+    unchecked `masked_penalty` is used: no host callback in the training program."""
     if hyper is None:
-        return line_attractor_penalty(model, *penalty_strengths(cfg), reduction=_reduction(cfg))
-    return line_attractor_penalty(
-        model,
-        hyper.tau_A,
-        hyper.tau_W,
-        hyper.tau_h,
-        reduction=_reduction(cfg),
-        n_regularised=hyper.n_reg,
+        tau_A, tau_W, tau_h = penalty_strengths(cfg)
+        return masked_penalty(model, tau_A, tau_W, tau_h, _reduction(cfg), model.n_regularised)
+    return masked_penalty(
+        model, hyper.tau_A, hyper.tau_W, hyper.tau_h, _reduction(cfg), hyper.n_reg
     )
 
 
@@ -152,7 +149,23 @@ def build_model(
     reconstruction: bool = False,
 ) -> AbstractDiscreteSystem:
     """The model of ``cfg`` (the LSTM with M/4 units, as Table 1) with a linear read-out of
-    the last state (Gaussian) or logits for a softmax (``kind == "classification"``)."""
+    the last state (Gaussian) or logits for a softmax (``kind == "classification"``).
+
+    **Arguments:**
+
+    - `cfg`: the model section of the config.
+    - `input_size`: K, the input channels of the task.
+    - `n_outputs`: N, the read-out size (1 for addition, 10 for MNIST).
+    - `kind`: ``"regression"`` or ``"classification"``.
+    - `dtype`: the parameters' dtype.
+    - `key`: the PRNG key of the initial parameters.
+    - `reconstruction`: build the PLRNN for dynamical-systems reconstruction
+      (identity-link Gaussian observation of every state, no learned μ₀).
+
+    **Returns:**
+
+    The model: a `PLRNN`, `ReLURNN` or `LSTM`.
+    """
     spec, M = MODEL_ZOO[cfg.name], cfg.hidden_size
     if spec.family == "plrnn":
         return PLRNN(
@@ -174,13 +187,34 @@ def build_model(
 
 def regulariser(model, cfg: ModelConfig, hyper=None) -> Float[Array, ""]:
     """The model's own penalty: the line-attractor penalty (rPLRNN, eq. 4), the L2 penalty
-    on all weights (L2RNN), 0 for the others."""
+    on all weights (L2RNN), 0 for the others.
+
+    **Arguments:**
+
+    - `model`: the model.
+    - `cfg`: its model config (which regulariser, τ, M_reg).
+    - `hyper`: a population member's traced `Hyper` settings (default: from ``cfg``).
+
+    **Returns:**
+
+    The penalty, a scalar array.
+    """
     return MODEL_ZOO[cfg.name].penalty(model, cfg, hyper)
 
 
 def predict(model: PLRNN | ReLURNN | LSTM, inputs: Float[Array, "T K"]) -> Float[Array, " N"]:
     """Run the model over one input sequence from its initial state (the learned μ₀ of a
-    PLRNN that has one, else 0); read out the last state."""
+    PLRNN that has one, else 0); read out the last state.
+
+    **Arguments:**
+
+    - `model`: a benchmark model with a read-out.
+    - `inputs`: one trial's inputs, shape ``(T, K)``.
+
+    **Returns:**
+
+    The read-out of the last state, shape ``(N,)`` (a value, or class logits).
+    """
     y0 = model.initial_state(inputs.dtype)
     last = simulate(model, y0, inputs=inputs, saveat="t1", divergence_threshold=None).ys[0]
     return model.observe(last)

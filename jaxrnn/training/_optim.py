@@ -55,7 +55,18 @@ def _unit_schedule(tr: TrainConfig, total: int):
 
 def make_optimizer(tr: TrainConfig, total_steps: int) -> optax.GradientTransformation:
     """Optional global-norm clipping, then ``tr.optimizer`` on the schedule, scaled by
-    ``tr.learning_rate`` (held in the state)."""
+    ``tr.learning_rate`` (held in the state).
+
+    **Arguments:**
+
+    - `tr`: the train section of the config (optimizer, learning rate, schedule,
+      warm-up, decay, clip norm).
+    - `total_steps`: the run's optimisation steps (the cosine schedule's length).
+
+    **Returns:**
+
+    The ``optax.GradientTransformation``.
+    """
     opt = getattr(optax, tr.optimizer)(_unit_schedule(tr, max(total_steps, 1)))
     parts = [opt, scale_by_state(tr.learning_rate)]
     if tr.clip_norm is not None:

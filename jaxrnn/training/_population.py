@@ -81,7 +81,17 @@ def member_slice(tree: Any, i: int):
 
 def population_configs(base: Config, changes: Sequence[dict]) -> list[Config]:
     """Member configs: ``base`` with each dict of dotted-key changes applied; the data
-    seed is pinned to the base's so that the members share one data set."""
+    seed is pinned to the base's so that the members share one data set.
+
+    **Arguments:**
+
+    - `base`: the shared config.
+    - `changes`: one dict of dotted keys per member (only `POPULATION_KEYS`).
+
+    **Returns:**
+
+    The member configs, in order. Raises `ConfigError` for a key that may not vary.
+    """
     members = []
     data_seed = base.seed if base.task.seed is None else base.task.seed
     for i, change in enumerate(changes):

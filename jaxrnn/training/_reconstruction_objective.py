@@ -64,7 +64,20 @@ def _forced_scan(model: PLRNN, x: Float[Array, "T N"], alpha, interval: int, emi
 
 def teacher_forced_loss(model: PLRNN, x: Float[Array, "T N"], alpha, interval: int):
     """Mean squared error of ``B z_t`` against ``x_t`` (t = 1..T−1) along a trajectory
-    that starts at z_0 = B⁺ x_0 and is forced towards the data every ``interval`` steps."""
+    that starts at z_0 = B⁺ x_0 and is forced towards the data every ``interval`` steps:
+    ``z ← (1 − α) z + α ẑ`` with ``ẑ = z + B⁺ (x_t − B z)`` (seed 003, Sect. 4.2).
+
+    **Arguments:**
+
+    - `model`: the PLRNN with a Gaussian observation model.
+    - `x`: one subsequence of the data, shape ``(T, N)``.
+    - `alpha`: the forcing strength α in [0, 1] (1: sparse teacher forcing).
+    - `interval`: steps between forcings (1: generalised teacher forcing).
+
+    **Returns:**
+
+    The mean squared error, a scalar array.
+    """
     sq = _forced_scan(model, x, alpha, interval, lambda z, r: jnp.sum(r * r))
     return jnp.sum(sq) / ((x.shape[0] - 1) * x.shape[1])
 
@@ -83,7 +96,18 @@ def forcing_jacobian_norm(model: PLRNN, x: Float[Array, "T N"], alpha, interval:
 
 
 def free_run(model: PLRNN, x0: Float[Array, " N"], n_samples: int) -> Float[Array, "n N"]:
-    """Observations ``B z_t`` of the autonomous model from z_0 = B⁺ x_0 (t = 0..n−1)."""
+    """Observations ``B z_t`` of the autonomous model from z_0 = B⁺ x_0 (t = 0..n−1).
+
+    **Arguments:**
+
+    - `model`: the PLRNN with a Gaussian observation model.
+    - `x0`: the first observation, shape ``(N,)``.
+    - `n_samples`: the length of the free run.
+
+    **Returns:**
+
+    The generated observations, shape ``(n_samples, N)``.
+    """
     zero = jnp.zeros((0,), x0.dtype)
 
     def body(z, _):

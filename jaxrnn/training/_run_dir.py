@@ -69,8 +69,23 @@ def train(
 ) -> dict:
     """Train a config into ``run_dir`` (or resume the run there); returns the summary.
 
-    ``stop_after_epochs`` ends this call's work after that many epochs, as an
-    interruption would (used to test resuming).
+    **Arguments:**
+
+    - `config`: the `Config` (``None`` when resuming: read from ``run_dir``).
+    - `run_dir`: the run directory (config.yaml, metrics.jsonl, last.eqx,
+      best.eqx, summary.json, curves.png).
+    - `resume`: continue the interrupted run in ``run_dir``; otherwise an existing
+      run there is refused (`RunExists`).
+    - `data_dir`: the MNIST directory (default: the config's, or ``$JAXRNN_DATA``).
+    - `progress`: show a progress bar per epoch.
+    - `stop_after_epochs`: end this call after that many epochs, as an
+      interruption would (used to test resuming).
+
+    **Returns:**
+
+    The summary (as written to ``summary.json``): ``status`` (``completed``,
+    ``diverged``, ``stopped_early``, ``interrupted``), best and final metrics,
+    wall time. Raises `TrainingDiverged` after writing it when the loss blew up.
     """
     run_dir = pathlib.Path(run_dir)
     if resume:
@@ -109,9 +124,23 @@ def train_population(
 ) -> list[dict]:
     """Train ``len(changes)`` variants of ``base`` as ONE vmapped program.
 
-    ``changes``: one dict of dotted config keys per member, e.g.
-    ``[{"model.tau": 0.0, "seed": 0}, {"model.tau": 5.0, "seed": 0}, ...]``; only
-    the keys in `POPULATION_KEYS` may vary. Returns the member summaries, in order.
+    **Arguments:**
+
+    - `base`: the shared `Config` (``None`` when resuming).
+    - `changes`: one dict of dotted config keys per member, e.g.
+      ``[{"model.tau": 0.0, "seed": 0}, {"model.tau": 5.0, "seed": 0}, ...]``; only
+      the keys in `POPULATION_KEYS` may vary (``None`` when resuming).
+    - `run_dir`: the population's directory (one sub-directory per member and
+      ``results.csv``).
+    - `resume`: continue the interrupted population in ``run_dir``.
+    - `data_dir`: the MNIST directory.
+    - `progress`: show a progress bar per epoch.
+    - `stop_after_epochs`: end this call after that many epochs (tests).
+
+    **Returns:**
+
+    The member summaries, in order; a diverged member is frozen and marked
+    ``diverged`` while the others train on.
     """
     run_dir = pathlib.Path(run_dir)
     spec = run_dir / "population.yaml"
@@ -178,7 +207,18 @@ def evaluate_run(
     data_dir: str | os.PathLike[str] | None = None,
     which: str = "best",
 ) -> dict:
-    """Re-compute the test metrics of a run directory's ``best`` (or ``last``) checkpoint."""
+    """Re-compute the test metrics of a run directory's ``best`` (or ``last``) checkpoint.
+
+    **Arguments:**
+
+    - `run_dir`: the run directory.
+    - `data_dir`: the MNIST directory.
+    - `which`: ``"best"`` or ``"last"``.
+
+    **Returns:**
+
+    ``{metric: value}`` (test loss, fraction correct or accuracy, …).
+    """
     run_dir = pathlib.Path(run_dir)
     config = _read_config(run_dir)
     trainer = Trainer(config, data_dir=data_dir)

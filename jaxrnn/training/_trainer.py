@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import NamedTuple
 
 import equinox as eqx
 import jax
@@ -31,7 +30,7 @@ import numpy as np
 
 from .._validate import require_x64
 from ._config import Config
-from ._model_zoo import n_regularised_units, penalty_strengths
+from ._hyper import Hyper, hyper_of
 from ._objectives import objective_class
 from ._optim import make_optimizer
 from ._population import check_population, member_slice, stack_members
@@ -44,35 +43,18 @@ class TrainingDiverged(RuntimeError):
     """The training loss became non-finite or stayed above ``train.abort_loss``."""
 
 
-class Hyper(NamedTuple):
-    """A member's traced settings: penalty strengths, M_reg and the forcing α."""
-
-    tau_A: jax.Array
-    tau_W: jax.Array
-    tau_h: jax.Array
-    n_reg: jax.Array
-    alpha: jax.Array
-
-
-def hyper_of(config: Config, dtype) -> Hyper:
-    m = config.model
-    taus = [jnp.asarray(v, dtype) for v in penalty_strengths(m)]
-    n_reg = n_regularised_units(m)
-    return Hyper(
-        taus[0],
-        taus[1],
-        taus[2],
-        jnp.asarray(n_reg, jnp.int32),
-        jnp.asarray(config.forcing.alpha, dtype),
-    )
-
-
 class Trainer:
     """A run's data (through its objective), model structure, optimiser and programs.
 
     ``Trainer(config)`` trains one model; ``Trainer(config, members=[...])`` a
     population (``config`` is then members[0]'s shared settings). ``params`` and
     ``opt_state`` are the single model's trees, or trees stacked over members.
+
+    **Arguments:**
+
+    - `config`: the run's `Config`.
+    - `data_dir`: the MNIST directory.
+    - `members`: the configs of a population's members (`population_configs`).
     """
 
     def __init__(self, config: Config, *, data_dir=None, members: Sequence[Config] | None = None):

@@ -36,7 +36,16 @@ MAX_CONVERTIBLE_LATENT = 14
 
 
 class ContinuousPLRNN(AbstractContinuousSystem):
-    """``ζ' = W̃_Ω ζ + h̃_Ω + C̃_Ω s`` with Ω the orthant of ζ (Suppl. 7.1.2)."""
+    """``ζ' = W̃_Ω ζ + h̃_Ω + C̃_Ω s`` with Ω the orthant of ζ (seed 003, Suppl. 7.1.2):
+    the flow whose time-Δ map is the PLRNN in every region, ``W̃_Ω = log(W_Ω)/Δ``.
+
+    **Arguments:**
+
+    - `W_tilde`: shape ``(2^M, M, M)``, the region-wise state matrices W̃_Ω.
+    - `h_tilde`: shape ``(2^M, M)``, the region-wise constant terms h̃_Ω.
+    - `C_tilde`: shape ``(2^M, M, K)``, the region-wise input matrices C̃_Ω.
+    - `dt`: the PLRNN's sampling step Δ.
+    """
 
     W_tilde: Float[Array, "R M M"]
     h_tilde: Float[Array, "R M"]
@@ -68,6 +77,16 @@ def to_continuous(plrnn: PLRNN, dt: ArrayLike, *, rtol: float = 1e-9) -> Continu
     when a region matrix ``A + W D_Ω`` has a zero or negative real eigenvalue,
     or is not diagonalisable. Under ``jit`` the same checks raise at run time
     through ``equinox.error_if``.
+
+    **Arguments:**
+
+    - `plrnn`: the discrete PLRNN (seed 003, eq. 1).
+    - `dt`: the sampling step Δ > 0 of the PLRNN's time series.
+    - `rtol`: relative tolerance of the diagonalisability and eigenvalue checks.
+
+    **Returns:**
+
+    The `ContinuousPLRNN` (Suppl. 7.1.2).
     """
     M = plrnn.state_size
     if M > MAX_CONVERTIBLE_LATENT:

@@ -93,11 +93,13 @@ class PLRNN(AbstractDiscreteSystem):
     - ``init``: ``"authors"``, ``"identity"`` or ``"uniform"`` (above).
     - ``learn_z0``: give the model a trainable initial state μ₀ (as the
       authors' code does); otherwise trials start from z₀ = 0.
-    - ``observation_size``, ``observation`` (``"gaussian"`` or
-      ``"categorical"``), ``observation_link`` (g = ``"identity"`` or ``"relu"``):
-      the observation model (eq. 2 or 3); none when ``observation_size == 0``.
+    - ``observation_size``: N, the observation model's output size; no
+      observation model when 0.
+    - ``observation``: ``"gaussian"`` (eq. 2) or ``"categorical"`` (eq. 3).
+    - ``observation_link``: g of the Gaussian model, ``"identity"`` or ``"relu"``.
     - ``noise_std``: √diag(Σ) (scalar or per unit), or None for a deterministic map.
-    - ``dtype``, ``key``: the parameters' dtype and the random key.
+    - ``dtype``: the parameters' dtype (default: JAX's default float).
+    - ``key``: the PRNG key of the initial parameters.
     """
 
     A: Float[Array, " M"]
