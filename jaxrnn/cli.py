@@ -160,6 +160,12 @@ def _train(args) -> int:
         )
     except (ConfigError, DataError, RunExists, FileNotFoundError, CheckpointError) as e:
         return _fail(str(e))
+    except KeyboardInterrupt:
+        # a signal that arrives after the run has ended (while it returns) does not undo it:
+        # the exit code follows what summary.json records
+        summary = _ended_summary(run_dir)
+        if summary is None:
+            raise
     except TrainingDiverged as e:
         kept = (
             "last good checkpoint kept in " + str(run_dir / "last.eqx")
@@ -170,6 +176,15 @@ def _train(args) -> int:
     print(f"run directory: {run_dir}")
     print(json.dumps(summary, indent=2))
     return 0
+
+
+def _ended_summary(run_dir: pathlib.Path) -> dict | None:
+    """The run's summary if summary.json says it ended (completed or stopped early)."""
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return summary if summary.get("status") in ("completed", "stopped_early") else None
 
 
 def _evaluate(args) -> int:

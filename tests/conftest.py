@@ -76,8 +76,10 @@ def _free_compiled_programs():
 
 @pytest.fixture(autouse=True)
 def _bound_memory():
-    """Also drop them after any test that leaves this process above 1.2 GB (measured:
-    clearing after every test kept two workers under 2.3 GB but cost 25 % more time)."""
+    """Also drop them after any test that leaves this process above 1.4 GB. Measured
+    (session 5, two workers, this 2-core machine): 1.2 GB 253 s / 2.1 GB peak, 1.35 GB
+    241 s / 2.4 GB, 1.5 GB 221 s / 2.7 GB; clearing after every test kept two workers
+    under 2.3 GB but cost 25 % more time."""
     yield
-    if _rss_bytes() > 1.2e9:
+    if _rss_bytes() > 1.4e9:
         jax.clear_caches()

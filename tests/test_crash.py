@@ -141,13 +141,13 @@ def test_killed_system_sweep_resumes_its_unfinished_chunks(tmp_path, capsys):
              "axes": {"tau": {"linspace": [0.5, 2.0, 6]}, "dt": {"linspace": [0.01, 0.1, 5]}}}
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(sweep))
-    full = _cli(["sweep", str(path), "--out", str(tmp_path / "full")])
-    assert full.returncode == 0, full.stderr
+    from jaxrnn.cli import main  # in-process: the uninterrupted reference, and the refusal
+
+    assert main(["sweep", str(path), "--out", str(tmp_path / "full"), "--no-progress"]) == 0
     out = _cli(["sweep", str(path), "--out", str(tmp_path / "part")], crash_at=3)
     assert out.returncode == -signal.SIGKILL
     assert len(list((tmp_path / "part" / "chunks").glob("chunk-*.npz"))) == 2
-    from jaxrnn.cli import main  # in-process: no run, only the refusal to overwrite
-
+    capsys.readouterr()
     assert main(["sweep", str(path), "--out", str(tmp_path / "part")]) == 2
     assert "--resume" in capsys.readouterr().err
     resumed = _cli(["sweep", str(path), "--out", str(tmp_path / "part"), "--resume"])

@@ -90,13 +90,22 @@ def _scyfi(A_diag, W, h, bits0, *, max_iter, tol):
     """SCYFI: re-seed each start from its candidate's own regions until they agree."""
 
     def refine(bits):
-        def body(carry, _):
-            b, done = carry
+        # A start stops once its regions are consistent (done) or map to themselves
+        # (stuck: every further iteration would repeat them); under vmap the loop runs
+        # until every start has stopped or max_iter is reached.
+        def body(carry):
+            i, b, done, stuck = carry
             zs, _, ok, _ = _solve_sequence(A_diag, W, h, b, tol)
             done = done | ok
-            return (jnp.where(done, b, (zs > 0).astype(b.dtype)), done), None
+            new = jnp.where(done, b, (zs > 0).astype(b.dtype))
+            return i + 1, new, done, ~done & jnp.all(new == b)
 
-        (b, done), _ = jax.lax.scan(body, (bits, jnp.asarray(False)), None, length=max_iter)
+        def keep_going(carry):
+            i, _, done, stuck = carry
+            return (i < max_iter) & ~done & ~stuck
+
+        start = (jnp.asarray(0), bits, jnp.asarray(False), jnp.asarray(False))
+        _, b, done, _ = jax.lax.while_loop(keep_going, body, start)
         zs, _, ok, _ = _solve_sequence(A_diag, W, h, b, tol)
         return zs, b, ok & done
 

@@ -270,7 +270,7 @@ def fit(
     finally:
         if bar is not None:
             bar.close()
+        for i in range(P):  # before the final summaries: summary.json is the last write,
+            draw_curves(i, final=True)  # so a signal during the drawing leaves "running"
         summaries = write_summaries(final=True)
-        for i in range(P):
-            draw_curves(i, final=True)
     return summaries
