@@ -13,10 +13,14 @@ from __future__ import annotations
 import argparse
 import pathlib
 
-import numpy as np
+import jax
 
-from jaxrnn.analysis._run_report import NEAR_ONE, analyse_run
-from jaxrnn.training import load_config, train
+jax.config.update("jax_enable_x64", True)  # the analysis runs in float64 (the script decides)
+
+import numpy as np  # noqa: E402
+
+from jaxrnn.analysis._run_report import NEAR_ONE, analyse_run  # noqa: E402
+from jaxrnn.training import load_config, train  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

@@ -4,6 +4,7 @@ import json
 import pathlib
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -18,8 +19,11 @@ from jaxrnn.training import (
     config_from_dict,
     evaluate_run,
     load_config,
+    load_model,
+    predict,
     train,
 )
+from jaxrnn.tasks import make_task
 from jaxrnn.training import _checkpoint, _trainer
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -90,6 +94,18 @@ def test_run_directory_is_complete_and_evaluate_reproduces_it(tmp_path):
     assert again["test_frac_correct"] == summary["best_test_frac_correct"]
     np.testing.assert_allclose(again["test_loss"], summary["best_test_loss"], rtol=1e-6)
     assert load_config(run / "config.yaml") == tiny()  # the resolved config round-trips
+    # load_model gives back the best model: scored by hand on the task's test trials
+    # (regression: correct when |error| < 0.04), it reproduces the best test score
+    model = load_model(run)
+    cfg = tiny()
+    data = make_task(cfg.task.name, T=cfg.task.T, n_train=cfg.task.n_train,
+                     n_test=cfg.task.n_test, seed=cfg.seed)
+    out = jax.vmap(lambda x: predict(model, x))(jnp.asarray(data.test_x))
+    correct = np.abs(np.asarray(out)[:, 0] - data.test_y[:, 0]) < 0.04
+    assert float(correct.mean()) == summary["best_test_frac_correct"]
+    last = load_model(run, which="last")
+    assert not all(np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(model),
+                                                        jax.tree_util.tree_leaves(last)))
 
 
 def test_resume_reproduces_the_uninterrupted_parameters(tmp_path):

@@ -25,6 +25,7 @@ from ._reconstruction_objective import free_run as free_run
 from ._reconstruction_objective import teacher_forced_loss as teacher_forced_loss
 from ._run_dir import RunExists as RunExists
 from ._run_dir import evaluate_run as evaluate_run
+from ._run_dir import load_model as load_model
 from ._run_dir import train as train
 from ._run_dir import train_population as train_population
 from ._trainer import Trainer as Trainer
@@ -55,6 +56,7 @@ __all__ = [
     "teacher_forced_loss",
     "RunExists",
     "evaluate_run",
+    "load_model",
     "train",
     "train_population",
     "Hyper",

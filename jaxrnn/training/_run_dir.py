@@ -32,6 +32,7 @@ import json
 import os
 import pathlib
 
+import equinox as eqx
 import yaml
 
 from ._checkpoint import (
@@ -45,7 +46,7 @@ from ._fit import fit
 from ._population import population_configs
 from ._trainer import Trainer
 
-__all__ = ["RunExists", "train", "train_population", "evaluate_run"]
+__all__ = ["RunExists", "train", "train_population", "evaluate_run", "load_model"]
 
 
 class RunExists(FileExistsError):
@@ -201,6 +202,20 @@ def train_population(
     return summaries
 
 
+def _checkpoint_params(run_dir: pathlib.Path, which: str, data_dir) -> tuple[Trainer, object]:
+    """The trainer of a run directory's config and the parameters of its checkpoint."""
+    if which not in ("best", "last"):
+        raise ValueError(f"which must be 'best' or 'last', got {which!r}")
+    config = _read_config(run_dir)
+    trainer = Trainer(config, data_dir=data_dir)
+    path = run_dir / f"{which}.eqx"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no {which} checkpoint yet")
+    if which == "best":
+        return trainer, load_tree(path, trainer.params)
+    return trainer, load_tree(path, trainer.state_tree(0, 0, 0.0, 0.0, 0))["params"]
+
+
 def evaluate_run(
     run_dir: str | os.PathLike[str],
     *,
@@ -219,14 +234,27 @@ def evaluate_run(
 
     ``{metric: value}`` (test loss, fraction correct or accuracy, …).
     """
-    run_dir = pathlib.Path(run_dir)
-    config = _read_config(run_dir)
-    trainer = Trainer(config, data_dir=data_dir)
-    path = run_dir / f"{which}.eqx"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no {which} checkpoint yet")
-    if which == "best":
-        params = load_tree(path, trainer.params)
-    else:
-        params = load_tree(path, trainer.state_tree(0, 0, 0.0, 0.0, 0))["params"]
+    trainer, params = _checkpoint_params(pathlib.Path(run_dir), which, data_dir)
     return trainer.evaluate_members(params)[0]
+
+
+def load_model(
+    run_dir: str | os.PathLike[str],
+    *,
+    which: str = "best",
+    data_dir: str | os.PathLike[str] | None = None,
+):
+    """The trained model of a run directory, to simulate and analyse in Python.
+
+    **Arguments:**
+
+    - `run_dir`: the run directory (of one run, not a population's).
+    - `which`: ``"best"`` (the best epoch's parameters, ``best.eqx``) or ``"last"``.
+    - `data_dir`: the MNIST directory (the task's data is built to know its shapes).
+
+    **Returns:**
+
+    The model (a `PLRNN`, `ReLURNN` or `LSTM`), in the dtype it was trained in.
+    """
+    trainer, params = _checkpoint_params(pathlib.Path(run_dir), which, data_dir)
+    return eqx.combine(params, trainer.static)
