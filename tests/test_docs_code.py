@@ -28,8 +28,8 @@ for _p in PAGES:
 
 def test_the_pages_with_code_are_found():
     names = {p.name for p in WITH_CODE}
-    assert {"operators.md", "oscillators.md", "plrnn-analysis.md", "rplrnn.md",
-            "sweeps.md"} <= names
+    assert {"operators.md", "oscillators.md", "plrnn-analysis.md", "reconstruction.md",
+            "rplrnn.md", "sweeps.md"} <= names
     assert "README.md" not in names
     readme_tour = _code(ROOT / "README.md")[0]
     assert any(readme_tour in _code(p) for p in WITH_CODE)  # the README's tour runs too
@@ -44,7 +44,7 @@ def test_page_code_runs(page, tmp_path, monkeypatch):
     for i, block in enumerate(_code(page)):
         exec(compile(block, f"{page.name} block {i}", "exec"), namespace)
     if page.name == "operators.md":  # seed 000's commutation results (float64 here)
-        for name in ("rd_euler", "rd_rk4", "dl_taylor", "lr"):
+        for name in ("rd_euler", "dl_taylor", "lr"):
             assert namespace[name] < 1e-12, name
         assert namespace["dl_rk4_at_hs"] > 1e-4
     if page.name == "oscillators.md":  # the invariant, the frequency, Euler's growth
@@ -52,6 +52,9 @@ def test_page_code_runs(page, tmp_path, monkeypatch):
     if page.name == "rplrnn.md":  # the trained model comes back from its run directory
         trained = namespace["trained"]
         assert trained.n_regularised == 20 and float(abs(trained.A[:20] - 1).max()) < 0.1
+    if page.name == "reconstruction.md":  # the free run scores as the run's best epoch did
+        d_stsp = namespace["state_space_divergence"](namespace["x_true"], namespace["x_gen"])
+        assert d_stsp == pytest.approx(namespace["summary"]["best_d_stsp"], rel=1e-9)
     if page.name == "plrnn-analysis.md":
         assert len(namespace["fps"]) == 3 and len(namespace["c12"]) > 0
         assert namespace["spec"][0] > 0.05  # the chaotic PLRNN
