@@ -270,7 +270,9 @@ def fit(
     finally:
         if bar is not None:
             bar.close()
-        for i in range(P):  # before the final summaries: summary.json is the last write,
-            draw_curves(i, final=True)  # so a signal during the drawing leaves "running"
-        summaries = write_summaries(final=True)
+        try:  # the final curves, then the final summaries even if a signal cut the drawing
+            for i in range(P):
+                draw_curves(i, final=True)
+        finally:  # summary.json, the last write, records how the run ended
+            summaries = write_summaries(final=True)
     return summaries
