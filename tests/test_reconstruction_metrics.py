@@ -1,5 +1,7 @@
 """Reconstruction metrics (D_stsp, D_H, spectra, prediction error) and the bursting neuron."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,11 +17,14 @@ from jaxrnn.metrics import (
 from jaxrnn.systems import BURSTING_INITIAL_STATE, BurstingNeuron, Lorenz63
 
 
+@functools.lru_cache(maxsize=None)  # the same series in several tests: integrate once
 def lorenz_data(n=4000, dt=0.02):
     sol = jaxrnn.simulate(Lorenz63(), jnp.array([1.0, 1.0, 1.0]), t1=n * dt, dt=dt,
                           solver="tsit5", rtol=1e-8, atol=1e-8, max_steps=100_000)
     x = np.asarray(sol.ys[500:])
-    return (x - x.mean(0)) / x.std(0)
+    x = (x - x.mean(0)) / x.std(0)
+    x.setflags(write=False)  # shared between tests
+    return x
 
 
 def test_state_space_divergence_is_zero_on_itself_and_grows_with_distortion(x64):
