@@ -32,7 +32,7 @@ def skew_net(n, activation, form, seed=0, bias=False):
 
 
 @pytest.mark.parametrize("activation", ODD)
-@pytest.mark.parametrize("n", [2, 5, 20])
+@pytest.mark.parametrize("n", [2, 20])  # the pointwise test below also draws n = 5 and 12
 @pytest.mark.parametrize("form", ["rate", "activation"])
 def test_invariant_is_conserved_along_tsit5_trajectories(x64, activation, n, form):
     model = skew_net(n, activation, form, seed=n, bias=True)
