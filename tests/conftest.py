@@ -10,7 +10,8 @@ import jax
 # One on-disk cache of compiled programs for the whole test session, shared by the
 # child processes the CLI, crash and float32 tests start (they compile the same training
 # programs again and again) and by pytest-xdist workers (which inherit the environment).
-os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", tempfile.mkdtemp(prefix="jaxrnn-tests-jit-"))
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:  # workers inherit the controller's
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="jaxrnn-tests-jit-")
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 # Test programs are tiny and compiled once: spend less time optimising them (measured:
