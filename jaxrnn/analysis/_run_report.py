@@ -35,8 +35,8 @@ NEAR_ONE = 0.05  # |λ − 1| below this counts as a line-attractor direction
 
 
 def _load(run_dir: pathlib.Path, data_dir):
-    from ..training import Trainer, config_from_dict
-    from ..training._checkpoint import load_tree
+    from ..training import config_from_dict
+    from ..training._run_dir import checkpoint_params
 
     if not (run_dir / "config.yaml").is_file():
         raise FileNotFoundError(f"{run_dir}: not a run directory (config.yaml missing)")
@@ -50,8 +50,7 @@ def _load(run_dir: pathlib.Path, data_dir):
     if not ckpt.is_file():
         raise FileNotFoundError(f"{ckpt}: no best checkpoint yet")
     require_x64("analyse_run (the analysis runs in float64)")
-    trainer = Trainer(config, data_dir=data_dir)
-    params = load_tree(ckpt, trainer.params)
+    trainer, params = checkpoint_params(run_dir, "best", data_dir)
     model = eqx.combine(params, trainer.static)
     as64 = lambda a: a.astype(jnp.float64) if eqx.is_inexact_array(a) else a  # noqa: E731
     return config, trainer, jax.tree_util.tree_map(as64, model)

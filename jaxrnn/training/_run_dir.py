@@ -46,7 +46,14 @@ from ._fit import fit
 from ._population import population_configs
 from ._trainer import Trainer
 
-__all__ = ["RunExists", "train", "train_population", "evaluate_run", "load_model"]
+__all__ = [
+    "RunExists",
+    "train",
+    "train_population",
+    "evaluate_run",
+    "load_model",
+    "checkpoint_params",
+]
 
 
 class RunExists(FileExistsError):
@@ -202,7 +209,7 @@ def train_population(
     return summaries
 
 
-def _checkpoint_params(run_dir: pathlib.Path, which: str, data_dir) -> tuple[Trainer, object]:
+def checkpoint_params(run_dir: pathlib.Path, which: str, data_dir) -> tuple[Trainer, object]:
     """The trainer of a run directory's config and the parameters of its checkpoint."""
     if which not in ("best", "last"):
         raise ValueError(f"which must be 'best' or 'last', got {which!r}")
@@ -234,7 +241,7 @@ def evaluate_run(
 
     ``{metric: value}`` (test loss, fraction correct or accuracy, …).
     """
-    trainer, params = _checkpoint_params(pathlib.Path(run_dir), which, data_dir)
+    trainer, params = checkpoint_params(pathlib.Path(run_dir), which, data_dir)
     return trainer.evaluate_members(params)[0]
 
 
@@ -256,5 +263,5 @@ def load_model(
 
     The model (a `PLRNN`, `ReLURNN` or `LSTM`), in the dtype it was trained in.
     """
-    trainer, params = _checkpoint_params(pathlib.Path(run_dir), which, data_dir)
+    trainer, params = checkpoint_params(pathlib.Path(run_dir), which, data_dir)
     return eqx.combine(params, trainer.static)
