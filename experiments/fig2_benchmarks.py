@@ -40,6 +40,7 @@ import json
 import os
 import pathlib
 import signal
+import sys
 import time
 
 from jaxrnn.training import TrainingDiverged, load_config, train
@@ -217,7 +218,7 @@ def plot(out: pathlib.Path, rows: list[dict]) -> None:
         shutil.copyfile(out / "fig2.png", docs / "fig2.png")
 
 
-def main(argv=None):
+def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rows", nargs="+", default=["required"], choices=["required", "extra"])
     p.add_argument("--protocol", default="authors_cosine", choices=list(PROTOCOLS))
@@ -243,7 +244,7 @@ def main(argv=None):
     rows = read_rows(out / "results.csv")
     if args.report_only:
         write_outputs(out, rows)
-        return
+        return 0
     done = {(r["task"], r["model"], int(r["T"]), r["protocol"], int(r["seed"])) for r in rows}
     for task, model, T in plan:
         if (task, model, T, args.protocol, args.seed) in done:
@@ -252,18 +253,18 @@ def main(argv=None):
         try:
             row = run_row(task, model, T, args)
         except KeyboardInterrupt:
+            row = None
+        if row is None:  # exit 130, as the CLI does, so that a queue of commands stops here
             print("[interrupted] rerun the same command to resume", flush=True)
-            return
-        if row is None:
-            print("[interrupted] rerun the same command to resume", flush=True)
-            return
+            return 130
         rows.append(row)
         write_outputs(out, rows)
         print(f"[done] {row_name(task, model, T)}: best {row['best_frac_correct']} "
               f"(epoch {row['best_epoch']}), {row['status']}", flush=True)
     if rows:
         write_outputs(out, rows)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
