@@ -37,6 +37,7 @@ def _err(capsys):
     ("train.stop_at=1.5", "train.stop_at"),
     ("train.patience=0", "train.patience"),
     ("model.name=lstm", "model.hidden_size"),
+    ("model.lstm_units=40", "model.lstm_units"),
     ("model.init=glorot", "model.init"),
     ("task.T.x=3", "task.T.x"),
     ("task.T=", "task.T"),

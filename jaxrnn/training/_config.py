@@ -113,7 +113,14 @@ class ModelConfig:
         "rplrnn",
         "the Table-1 model",
     )
-    hidden_size: int = _field(40, "M, the number of latent units (the LSTM gets M/4 units)")
+    hidden_size: int = _field(
+        40, "M, the number of latent units (the LSTM gets M/4 units unless lstm_units is set)"
+    )
+    lstm_units: int | None = _field(
+        None,
+        "LSTM: its number of units H (null: M/4, as the paper's Sect. 4.1; the authors' "
+        "published Fig. 2 runs used 40)",
+    )
     reg_fraction: float = _field(0.5, "rPLRNN: M_reg / M, the fraction of line-attractor units")
     n_regularised: int | None = _field(None, "rPLRNN: M_reg directly (overrides reg_fraction)")
     tau: float = _field(

@@ -38,13 +38,16 @@ def validate(c: Config) -> Config:
     _require(t.n_test >= 1, "task.n_test", "must be >= 1", t.n_test)
     _require(m.name in MODELS, "model.name", f"must be one of {', '.join(MODELS)}", m.name)
     _require(m.hidden_size >= 1, "model.hidden_size", "must be >= 1", m.hidden_size)
-    if m.name == "lstm":
+    if m.name == "lstm" and m.lstm_units is None:
         _require(
             m.hidden_size >= 4,
             "model.hidden_size",
-            "the LSTM uses M/4 units: need M >= 4",
+            "the LSTM uses M/4 units: need M >= 4 (or set model.lstm_units)",
             m.hidden_size,
         )
+    if m.lstm_units is not None:
+        _require(m.name == "lstm", "model.lstm_units", "applies to the LSTM only", m.lstm_units)
+        _require(m.lstm_units >= 1, "model.lstm_units", "must be >= 1", m.lstm_units)
     _require(
         0.0 <= m.reg_fraction <= 1.0,
         "model.reg_fraction",

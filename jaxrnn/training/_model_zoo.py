@@ -148,8 +148,9 @@ def build_model(
     key,
     reconstruction: bool = False,
 ) -> AbstractDiscreteSystem:
-    """The model of ``cfg`` (the LSTM with M/4 units, as Table 1) with a linear read-out of
-    the last state (Gaussian) or logits for a softmax (``kind == "classification"``).
+    """The model of ``cfg`` (the LSTM with ``lstm_units``, by default M/4 as Sect. 4.1 of
+    the rPLRNN paper) with a linear read-out of the last state (Gaussian) or logits for a
+    softmax (``kind == "classification"``).
 
     **Arguments:**
 
@@ -182,7 +183,8 @@ def build_model(
     if spec.family == "relu_rnn":
         init = cast(Literal["random", "identity", "np"], spec.init)
         return ReLURNN(M, input_size, n_outputs, init=init, dtype=dtype, key=key)
-    return LSTM(M // 4, input_size, n_outputs, dtype=dtype, key=key)
+    H = M // 4 if cfg.lstm_units is None else cfg.lstm_units
+    return LSTM(H, input_size, n_outputs, dtype=dtype, key=key)
 
 
 def regulariser(model, cfg: ModelConfig, hyper=None) -> Float[Array, ""]:
