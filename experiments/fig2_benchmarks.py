@@ -24,7 +24,8 @@ Every row reports the best test fraction correct (accuracy for MNIST) and its ep
 final epoch's value, the wall time and the time to first reach 0.99 (MNIST: 0.9).
 
 **Resumable**: a row already in ``results.csv`` is skipped; an interrupted
-run is resumed from its run directory ``--out/rundirs/<protocol>/<task>_<model>_T<T>`` (committed
+run is resumed from its run directory ``--out/rundirs/<protocol>/<task>_<model>_T<T>``
+(``..._seed<S>`` for ``--seed S`` other than 0; committed
 with the results, so a later session resumes it too). Kill it
 at any time and start it again with the same arguments.
 
@@ -107,7 +108,9 @@ def row_name(task, model, T):
 
 def run_row(task, model, T, args) -> dict | None:
     name = row_name(task, model, T)
-    run_dir = pathlib.Path(args.out) / "rundirs" / args.protocol / name
+    # seed 0's run directories keep their names; other seeds get their own
+    run_dir = pathlib.Path(args.out) / "rundirs" / args.protocol / (
+        name if args.seed == 0 else f"{name}_seed{args.seed}")
     config_model, extra = VARIANTS.get(model, (model, []))
     overrides = [f"name={name}", f"seed={args.seed}"] + [
         o for o in PROTOCOLS[args.protocol]  # only the PLRNN family has an initial state to learn
