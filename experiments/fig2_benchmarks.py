@@ -2,7 +2,8 @@
 
 Each row trains ``configs/<task>_<model>.yaml`` as shipped (protocol
 ``authors_cosine``: the authors' code, M = 40, 100,000 training and 10,000 test
-trials, batch 500, Adam 1e-3 decayed by a cosine over up to 120 epochs, gradient
+trials, batch 500, Adam 1e-3 decayed by a cosine over 120 epochs (sequential MNIST
+with the rPLRNN: 200, the authors' epoch count), gradient
 clip 3, τ = 5, M_reg/M = 0.5, the authors' initialisation with z₀ = 0; sequential
 MNIST on the complete 60,000/10,000 images) with ``task.T`` set. No early stopping
 by default: the cosine schedule needs its full length (measured at T = 200, seed 0: the
@@ -18,7 +19,7 @@ rPLRNN addition T = 200, 400, 500, 600; multiplication T = 400, 600; iPLRNN,
 iRNN and LSTM addition T = 400; sequential MNIST rPLRNN and LSTM, the LSTM with
 M/4 = 10 units as the paper's Sect. 4.1), then ``--rows extra`` (the MNIST LSTM at
 40 units, row model ``lstm_h40``, the size of the authors' published LSTM runs; the MNIST
-rPLRNN over 200 epochs, ``rplrnn_e200``, the authors' epoch count; T = 100
+rPLRNN over 120 epochs instead of its config's 200, ``rplrnn_e120``; T = 100
 and 300, multiplication 200 and 500, baselines on multiplication, iPLRNN/iRNN on MNIST).
 Every row reports the best test fraction correct (accuracy for MNIST) and its epoch, the
 final epoch's value, the wall time and the time to first reach 0.99 (MNIST: 0.9).
@@ -55,7 +56,7 @@ REQUIRED = [("addition", "rplrnn", T) for T in (200, 400, 500, 600)] + [
     ("multiplication", "rplrnn", T) for T in (400, 600)] + [
     ("addition", m, 400) for m in ("iplrnn", "irnn", "lstm")] + [
     ("mnist", "rplrnn", 784), ("mnist", "lstm", 784)]
-EXTRA = [("mnist", "lstm_h40", 784), ("mnist", "rplrnn_e200", 784)] + [
+EXTRA = [("mnist", "lstm_h40", 784), ("mnist", "rplrnn_e120", 784)] + [
     ("addition", "rplrnn", T) for T in (100, 300)] + [
     ("multiplication", "rplrnn", T) for T in (200, 500)] + [
     ("multiplication", m, 400) for m in ("iplrnn", "irnn", "lstm")] + [
@@ -75,7 +76,7 @@ PUBLISHED = {
     ("mnist", "rplrnn"): {784: 0.955},
     ("mnist", "lstm"): {784: 0.935},
     ("mnist", "lstm_h40"): {784: 0.935},
-    ("mnist", "rplrnn_e200"): {784: 0.955},
+    ("mnist", "rplrnn_e120"): {784: 0.955},
     ("mnist", "iplrnn"): {784: 0.91},
     ("mnist", "irnn"): {784: 0.75},
     ("mnist", "plrnn"): {784: 0.38},
@@ -83,9 +84,11 @@ PUBLISHED = {
 # Row models that are a shipped config plus overrides. "lstm_h40": the LSTM at the size of
 # the authors' published runs (their Fig. 2 script selects LSTM runs with d_hidden = 40,
 # 500 epochs), where the paper's Table 1 text and the shipped config give it M/4 = 10 units.
-# "rplrnn_e200": the rPLRNN with the cosine schedule over 200 epochs, the authors' epoch count.
+# "rplrnn_e120": the MNIST rPLRNN with the cosine over 120 epochs, as the other tasks (the
+# shipped MNIST rPLRNN config runs 200, the authors' epoch count, which reaches the
+# published accuracy where 120 fell short).
 VARIANTS = {"lstm_h40": ("lstm", ["model.lstm_units=40"]),
-            "rplrnn_e200": ("rplrnn", ["train.epochs=200"])}
+            "rplrnn_e120": ("rplrnn", ["train.epochs=120"])}
 PAPER_TEXT = ["train.batch_size=16", "train.clip_norm=10", "train.schedule=constant",
               "train.epochs=100", "model.learn_z0=true"]
 AUTHORS_CONSTANT = ["train.schedule=constant", "train.epochs=200"]
