@@ -83,7 +83,7 @@ PUBLISHED = {
 }
 # Row models that are a shipped config plus overrides. "lstm_h40": the LSTM at the size of
 # the authors' published runs (their Fig. 2 script selects LSTM runs with d_hidden = 40,
-# 500 epochs), where the paper's Table 1 text and the shipped config give it M/4 = 10 units.
+# 500 epochs), where the paper's text (Sect. 4.1) and the shipped config give it M/4 = 10 units.
 # "rplrnn_e120": the MNIST rPLRNN with the cosine over 120 epochs, as the other tasks (the
 # shipped MNIST rPLRNN config runs 200, the authors' epoch count, which reaches the
 # published accuracy where 120 fell short).

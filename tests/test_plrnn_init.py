@@ -118,8 +118,8 @@ def test_configs_choose_the_authors_scheme_and_learn_mu0_by_default(x64):
 
 @pytest.mark.parametrize("units, H", [(None, 2), (40, 40), (3, 3)])
 def test_the_lstm_gets_m_over_4_units_unless_lstm_units_says(units, H):
-    """Table 1 of the paper gives the LSTM M/4 units; the authors' published Fig. 2 runs
-    used 40 (``model.lstm_units``). The cell's state is [h, c], 2H long."""
+    """Sect. 4.1 of the rPLRNN paper gives the LSTM M/4 units; the authors' published
+    Fig. 2 runs used 40 (``model.lstm_units``). The cell's state is [h, c], 2H long."""
     lstm = build_model(_cfg(name="lstm", lstm_units=units).model, 1, 10, "classification",
                        dtype=jnp.float32, key=jax.random.PRNGKey(0))
     assert isinstance(lstm, jaxrnn.models.LSTM)
