@@ -12,6 +12,10 @@ from ._datasets import DATASETS as DATASETS
 from ._datasets import TimeSeriesData as TimeSeriesData
 from ._datasets import dataset as dataset
 from ._datasets import make_dataset as make_dataset
+from ._recorded import RECORDED as RECORDED
+from ._recorded import RecordedDataError as RecordedDataError
+from ._recorded import load_csv_series as load_csv_series
+from ._recorded import recorded_dataset as recorded_dataset
 
 __all__ = [
     "bistable_plrnn",
@@ -26,4 +30,8 @@ __all__ = [
     "TimeSeriesData",
     "dataset",
     "make_dataset",
+    "RECORDED",
+    "RecordedDataError",
+    "load_csv_series",
+    "recorded_dataset",
 ]
