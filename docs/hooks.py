@@ -36,7 +36,9 @@ def on_page_markdown(markdown: str, **kwargs) -> str:
 
 API_PAGES = {"jaxrnn": "api/core"} | {
     f"jaxrnn.{m}": f"api/{m}"
-    for m in ("analysis", "metrics", "models", "plot", "sweeps", "systems", "tasks", "training")
+    for m in (
+        "analysis", "em", "metrics", "models", "plot", "sweeps", "systems", "tasks", "training"
+    )
 }
 
 

@@ -19,6 +19,7 @@ equation numbers:
 """
 
 from . import analysis as analysis
+from . import em as em
 from . import metrics as metrics
 from . import systems as systems
 from . import tasks as tasks
@@ -58,6 +59,7 @@ from .models.plrnn._penalty import line_attractor_penalty as line_attractor_pena
 
 __all__ = [
     "analysis",
+    "em",
     "metrics",
     "systems",
     "tasks",

@@ -38,7 +38,9 @@ def _parser() -> argparse.ArgumentParser:
         "train",
         help="train a model from a YAML config",
         description="Train a model from a YAML config into a run directory (config.yaml, "
-        "metrics.jsonl, last.eqx/best.eqx checkpoints, summary.json, curves.png).",
+        "metrics.jsonl, last.eqx/best.eqx checkpoints, summary.json, curves.png; with "
+        "train.method: em, the EM fit: em_trace.json, models.npz, fits.csv, summary.json, "
+        "free_run.png).",
     )
     t.add_argument("config", nargs="?", help="YAML config file (omit with --resume)")
     t.add_argument(
@@ -63,8 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--data-dir",
         metavar="DIR",
-        help="MNIST IDX directory when the config has no task.data_dir "
-        "(default: $JAXRNN_DATA, then ../shared/data/mnist)",
+        help="MNIST IDX directory when the config has no task.data_dir, or the directory "
+        "holding a recorded dataset such as bursting_neuron_authors "
+        "(default: $JAXRNN_DATA, then ../shared/data[/mnist])",
     )
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -133,6 +136,7 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
 
 
 def _train(args) -> int:
+    from .systems import RecordedDataError
     from .tasks import DataError
     from .training import ConfigError, RunExists, TrainingDiverged, load_config, train
     from .training._checkpoint import CheckpointError
@@ -158,7 +162,9 @@ def _train(args) -> int:
             data_dir=args.data_dir,
             progress=not args.no_progress,
         )
-    except (ConfigError, DataError, RunExists, FileNotFoundError, CheckpointError) as e:
+    except (ConfigError, DataError, RecordedDataError, RunExists, FileNotFoundError) as e:
+        return _fail(str(e))
+    except CheckpointError as e:
         return _fail(str(e))
     except KeyboardInterrupt:
         # a signal that arrives after the run has ended (while it returns) does not undo it:
@@ -188,13 +194,14 @@ def _ended_summary(run_dir: pathlib.Path) -> dict | None:
 
 
 def _evaluate(args) -> int:
+    from .systems import RecordedDataError
     from .tasks import DataError
     from .training import ConfigError, evaluate_run
     from .training._checkpoint import CheckpointError
 
     try:
         metrics = evaluate_run(args.run_dir, data_dir=args.data_dir, which=args.checkpoint)
-    except (ConfigError, DataError, FileNotFoundError, CheckpointError) as e:
+    except (ConfigError, DataError, RecordedDataError, FileNotFoundError, CheckpointError) as e:
         return _fail(str(e))
     print(json.dumps(metrics, indent=2))
     return 0

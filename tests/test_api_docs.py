@@ -14,7 +14,9 @@ import pytest
 
 PACKAGES = ["jaxrnn"] + [
     f"jaxrnn.{m}"
-    for m in ("analysis", "metrics", "models", "plot", "sweeps", "systems", "tasks", "training")
+    for m in (
+        "analysis", "em", "metrics", "models", "plot", "sweeps", "systems", "tasks", "training"
+    )
 ]
 
 

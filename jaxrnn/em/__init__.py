@@ -11,19 +11,13 @@ Suppl. 7.1.3): the paper's own algorithm for dynamical-systems reconstruction.
 """
 
 from ._annealing import EMFit as EMFit
-from ._annealing import EMSettings as EMSettings
-from ._annealing import StageResult as StageResult
-from ._annealing import authors_init as authors_init
 from ._annealing import fit_em as fit_em
-from ._annealing import regularised_units as regularised_units
-from ._annealing import run_stage as run_stage
 from ._block_tridiagonal import BlockTridiagonal as BlockTridiagonal
-from ._estep import Moments as Moments
 from ._estep import Posterior as Posterior
 from ._estep import hessian as hessian
-from ._estep import moments as moments
 from ._estep import posterior as posterior
-from ._model import PLRNNStateSpace as PLRNNStateSpace
+from ._moments import Moments as Moments
+from ._moments import moments as moments
 from ._mstep import SufficientStatistics as SufficientStatistics
 from ._mstep import m_step as m_step
 from ._mstep import penalty as penalty
@@ -34,6 +28,12 @@ from ._relu_moments import relu_cross_exact as relu_cross_exact
 from ._relu_moments import relu_cross_z as relu_cross_z
 from ._relu_moments import relu_mean as relu_mean
 from ._relu_moments import relu_square as relu_square
+from ._settings import EMSettings as EMSettings
+from ._settings import authors_init as authors_init
+from ._settings import regularised_units as regularised_units
+from ._stage import StageResult as StageResult
+from ._stage import run_stage as run_stage
+from ._state_space import PLRNNStateSpace as PLRNNStateSpace
 
 __all__ = [
     "EMFit",

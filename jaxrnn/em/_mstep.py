@@ -18,8 +18,8 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Bool, Float
 
-from ._estep import Moments
-from ._model import PLRNNStateSpace
+from ._moments import Moments
+from ._state_space import PLRNNStateSpace
 
 __all__ = ["SufficientStatistics", "sufficient_statistics", "m_step"]
 
@@ -58,8 +58,20 @@ def sufficient_statistics(
     *,
     observation_identity: bool = False,
 ) -> SufficientStatistics:
-    """The expected sums from one E-step's `Moments` (``observation_identity``: x = B z + η,
-    as in the LDS stage or with g = identity)."""
+    """The expected sums of the M-step from one E-step's `Moments`.
+
+    **Arguments:**
+
+    - `mom`: the `Moments`.
+    - `x`: the observations, shape ``(T, N)``; NaN rows are missing.
+    - `inputs`: the inputs s_t, shape ``(T, K)``, or None.
+    - `observation_identity`: x = B z + η (the LDS stage, or g = identity) instead of
+      x = B φ(z) + η.
+
+    **Returns:**
+
+    The `SufficientStatistics`.
+    """
     dtype = mom.z.dtype
     x = jnp.asarray(x, dtype)
     T, M = mom.z.shape
@@ -204,7 +216,19 @@ def penalty(
     tau: Float[ArrayLike, ""],
 ) -> Float[Array, ""]:
     """The log prior of the line-attractor penalty as the authors monitor it:
-    −(λ/2) Σ_{i∈R} (A_ii − 1)² − (τ/2) (Σ_{i∈R} Σ_j W_ij² + Σ_{i∈R} h_i²)."""
+    −(λ/2) Σ_{i∈R} (A_ii − 1)² − (τ/2) (Σ_{i∈R} Σ_j W_ij² + Σ_{i∈R} h_i²).
+
+    **Arguments:**
+
+    - `model`: the parameters.
+    - `regularised`: the units R, shape ``(M,)`` bool.
+    - `lam`: λ.
+    - `tau`: τ.
+
+    **Returns:**
+
+    The log prior (a scalar; 0 for λ = τ = 0).
+    """
     reg = jnp.asarray(regularised, model.A.dtype)
     M = model.latent_size
     W = model.W * (1 - jnp.eye(M, dtype=model.W.dtype))

@@ -54,7 +54,17 @@ def _density_at_zero(mu, v):
 def relu_mean(
     mu: Float[ArrayLike, "*shape"], v: Float[ArrayLike, "*shape"]
 ) -> Float[Array, "*shape"]:
-    """E[relu(z)] for z ~ N(μ, v): ``μ Φ(μ/σ) + v N(0; μ, v)``."""
+    """E[relu(z)] for z ~ N(μ, v): ``μ Φ(μ/σ) + v N(0; μ, v)``.
+
+    **Arguments:**
+
+    - `mu`: the mean μ.
+    - `v`: the variance v > 0.
+
+    **Returns:**
+
+    The expectation, broadcast over the arguments.
+    """
     mu, v = _float(mu), _float(v)
     return mu * ndtr(mu / jnp.sqrt(v)) + v * _density_at_zero(mu, v)
 
@@ -62,7 +72,17 @@ def relu_mean(
 def relu_square(
     mu: Float[ArrayLike, "*shape"], v: Float[ArrayLike, "*shape"]
 ) -> Float[Array, "*shape"]:
-    """E[relu(z)²] for z ~ N(μ, v): ``(μ² + v) Φ(μ/σ) + μ v N(0; μ, v)``."""
+    """E[relu(z)²] for z ~ N(μ, v): ``(μ² + v) Φ(μ/σ) + μ v N(0; μ, v)``.
+
+    **Arguments:**
+
+    - `mu`: the mean μ.
+    - `v`: the variance v > 0.
+
+    **Returns:**
+
+    The expectation, broadcast over the arguments.
+    """
     mu, v = _float(mu), _float(v)
     return (mu * mu + v) * ndtr(mu / jnp.sqrt(v)) + mu * v * _density_at_zero(mu, v)
 
@@ -74,7 +94,19 @@ def relu_cross_z(
     v_kl: Float[ArrayLike, "*shape"],
 ) -> Float[Array, "*shape"]:
     """E[z_k relu(z_l)] for jointly Gaussian (z_k, z_l) with means μ_k, μ_l, Var z_l = v_l
-    and Cov = v_kl: ``(μ_k μ_l + v_kl) Φ(μ_l/σ_l) + μ_k v_l N(0; μ_l, v_l)`` (exact)."""
+    and Cov = v_kl: ``(μ_k μ_l + v_kl) Φ(μ_l/σ_l) + μ_k v_l N(0; μ_l, v_l)`` (exact).
+
+    **Arguments:**
+
+    - `mu_k`: the mean of z_k.
+    - `mu_l`: the mean of z_l.
+    - `v_l`: the variance of z_l.
+    - `v_kl`: the covariance of z_k and z_l.
+
+    **Returns:**
+
+    The expectation, broadcast over the arguments.
+    """
     mu_k, mu_l, v_l, v_kl = map(_float, (mu_k, mu_l, v_l, v_kl))
     return (mu_k * mu_l + v_kl) * ndtr(mu_l / jnp.sqrt(v_l)) + mu_k * v_l * _density_at_zero(
         mu_l, v_l
@@ -89,6 +121,16 @@ def bivariate_normal_cdf(
     Plackett's identity with r = sin θ: ``Φ(a)Φ(b) + (1/2π) ∫₀^{asin ρ}
     exp(−(a² + b² − 2ab sin θ) / (2 cos² θ)) dθ``, by 48-point Gauss–Legendre (the
     integrand is smooth on the whole interval; |ρ| is clipped to 1 − 1e-12).
+
+    **Arguments:**
+
+    - `a`: the upper limit of u.
+    - `b`: the upper limit of w.
+    - `rho`: the correlation ρ.
+
+    **Returns:**
+
+    The probability, broadcast over the arguments.
     """
     a, b, rho = jnp.broadcast_arrays(*map(_float, (a, b, rho)))
     rho = jnp.clip(rho, -1.0 + 1e-12, 1.0 - 1e-12)
@@ -118,6 +160,18 @@ def relu_cross_exact(
     E[u; ·] = ϕ(α)Φ((β − ρα)/s) + ρ ϕ(β)Φ((α − ρβ)/s) (and E[w; ·] symmetrically) and
     E[uw; ·] = ρP − ρα ϕ(α)Φ((β − ρα)/s) − ρβ ϕ(β)Φ((α − ρβ)/s) + s ϕ(α)ϕ((β − ρα)/s)
     (Rosenbaum 1961, Sect. 2).
+
+    **Arguments:**
+
+    - `mu_k`: the mean of z_k.
+    - `mu_l`: the mean of z_l.
+    - `v_k`: the variance of z_k.
+    - `v_l`: the variance of z_l.
+    - `v_kl`: their covariance.
+
+    **Returns:**
+
+    The expectation, broadcast over the arguments.
     """
     mu_k, mu_l, v_k, v_l, v_kl = map(_float, (mu_k, mu_l, v_k, v_l, v_kl))
     sk, sl = jnp.sqrt(v_k), jnp.sqrt(v_l)
@@ -147,6 +201,18 @@ def relu_cross_authors(
     ``Ê_kl = s²_{l|k} f_l [s²_{k|l} N(0; m_{k|l}, s²_{k|l}) + m_{k|l} Φ(m_{k|l}/s_{k|l})]
     + [v_k μ_l f_k + (μ_k μ_l + v_kl) F_k] Φ(μ_l / s_{l|k})``, returned as
     (Ê_kl + Ê_lk)/2. Exact when v_kl = 0; kept to reproduce the published fits.
+
+    **Arguments:**
+
+    - `mu_k`: the mean of z_k.
+    - `mu_l`: the mean of z_l.
+    - `v_k`: the variance of z_k.
+    - `v_l`: the variance of z_l.
+    - `v_kl`: their covariance.
+
+    **Returns:**
+
+    The expectation, broadcast over the arguments.
     """
     mu_k, mu_l, v_k, v_l, v_kl = map(_float, (mu_k, mu_l, v_k, v_l, v_kl))
 

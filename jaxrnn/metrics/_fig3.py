@@ -90,7 +90,16 @@ def spectrum_errors(
 
 def isoutlier(values: ArrayLike) -> np.ndarray:
     """MATLAB's ``isoutlier`` default: more than three scaled median absolute deviations
-    (1.4826 · MAD) from the median. NaNs are never outliers (and not counted)."""
+    (1.4826 · MAD) from the median. NaNs are never outliers (and not counted).
+
+    **Arguments:**
+
+    - `values`: the values, shape ``(n,)``.
+
+    **Returns:**
+
+    A boolean array of shape ``(n,)``.
+    """
     v = np.asarray(values, float)
     finite = np.isfinite(v)
     med = np.median(v[finite])
@@ -100,7 +109,18 @@ def isoutlier(values: ArrayLike) -> np.ndarray:
 
 def diverged(x_gen: ArrayLike, x_true: ArrayLike, *, factor: float = 10.0) -> bool:
     """Whether a free run diverges globally: a non-finite value, or a value beyond
-    ``factor`` times the largest absolute value of the data in any dimension."""
+    ``factor`` times the largest absolute value of the data in that dimension.
+
+    **Arguments:**
+
+    - `x_gen`: the free run, shape ``(T, d)``.
+    - `x_true`: the data, shape ``(T2, d)``.
+    - `factor`: how far beyond the data's largest absolute value counts as diverged.
+
+    **Returns:**
+
+    ``True`` when the run diverges.
+    """
     x_gen, x_true = np.asarray(x_gen, float), np.asarray(x_true, float)
     if not np.all(np.isfinite(x_gen)):
         return True

@@ -40,7 +40,16 @@ class RecordedDataError(ValueError):
 
 def load_csv_series(path: str | os.PathLike[str]) -> np.ndarray:
     """One series from a CSV file, shape ``(T, N)``; refuses (naming the file, row and
-    column) a missing file, an empty or ragged table and non-finite values."""
+    column) a missing file, an empty or ragged table and non-finite values.
+
+    **Arguments:**
+
+    - `path`: the CSV file.
+
+    **Returns:**
+
+    The series as a float array of shape ``(T, N)``.
+    """
     path = pathlib.Path(path)
     if not path.is_file():
         raise RecordedDataError(f"{path}: no such data file")

@@ -2,6 +2,7 @@
 
 from ._config import Config as Config
 from ._config import ConfigError as ConfigError
+from ._config import EMConfig as EMConfig
 from ._config import ForcingConfig as ForcingConfig
 from ._config import ModelConfig as ModelConfig
 from ._config import TaskConfig as TaskConfig
@@ -34,6 +35,7 @@ from ._trainer import TrainingDiverged as TrainingDiverged
 __all__ = [
     "Config",
     "ConfigError",
+    "EMConfig",
     "ForcingConfig",
     "ModelConfig",
     "TaskConfig",

@@ -16,6 +16,7 @@ __all__ = [
     "ModelConfig",
     "TrainConfig",
     "ForcingConfig",
+    "EMConfig",
     "Config",
     "TASKS",
     "MODELS",
@@ -28,6 +29,7 @@ PLRNN_INITS = ("authors", "identity", "uniform")
 MODELS = ("rnn", "l2rnn", "irnn", "nprnn", "plrnn", "iplrnn", "rplrnn", "lstm")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "lion")
 SCHEDULES = ("constant", "cosine", "exponential", "warmup_cosine")
+METHODS = ("bptt", "em")
 
 
 def _field(default: Any = dataclasses.MISSING, doc: str = "", *, default_factory: Any = None):
@@ -102,6 +104,13 @@ class TaskConfig:
         None,
         "reconstruction: free-run length of the evaluation (default: a series' length)",
     )
+    data: str | None = _field(
+        None,
+        "reconstruction: recorded data instead of task.dataset: a CSV file (one row per "
+        "step, one column per variable, used as it is) or bursting_neuron_authors (the "
+        "authors' three series behind Fig. 3; found via --data-dir, $JAXRNN_DATA, then "
+        "../shared/data)",
+    )
 
 
 @document_fields
@@ -153,8 +162,13 @@ class ModelConfig:
 @document_fields
 @dataclass
 class TrainConfig:
-    """Optimisation (Optax)."""
+    """Optimisation (Optax), or EM for reconstruction (``method: em``, the ``em`` section)."""
 
+    method: str = _field(
+        "bptt",
+        "bptt (gradient descent through time, Optax) or em (reconstruction: the paper's EM "
+        "with annealing, seed 003 Sect. 3.4; settings in the em section)",
+    )
     optimizer: str = _field("adam", "the Optax optimiser")
     learning_rate: float = _field(1e-3, "the (peak) learning rate")
     schedule: str = _field(
@@ -220,6 +234,53 @@ class ForcingConfig:
 
 @document_fields
 @dataclass
+class EMConfig:
+    """EM for the PLRNN state-space model (``train.method: em``; seed 003, Sect. 3.4,
+    Suppl. 7.1.3). Every series of the data is fitted separately (``restarts`` times,
+    from different random initialisations) as one vmapped program; the defaults are the
+    authors' values. The regularised units are the first ⌈model.reg_fraction · M⌉ (or
+    model.n_regularised)."""
+
+    tau: float = _field(
+        0.0,
+        "the authors' tau_code: strength of W_ij -> 0 and h_i -> 0 on the regularised units, "
+        "a ridge on the expected log-likelihood summed over the series (= 1500 tau_paper "
+        "for the bursting neuron)",
+    )
+    lam: float | None = _field(None, "strength of A_ii -> 1 (null: tau, as the authors)")
+    sigmas: list[float] = _field(
+        doc="the fixed process-noise variance of each annealing stage, the first the LDS "
+        "(default [1, 1, 0.1, 0.01, 0.001])",
+        default_factory=lambda: [1.0, 1.0, 0.1, 0.01, 0.001],
+    )
+    freeze_B_from: int = _field(3, "the first stage (1-based) that holds B fixed")
+    tol: float = _field(1e-3, "a stage goes on while l rises by more than tol |l_1| (or falls)")
+    max_iterations: int = _field(19, "EM iterations per stage at most (the authors' MaxIter 20)")
+    eps: float = _field(1e-5, "singularity guard eps I added to the E-step's Hessian")
+    pattern_tol: float = _field(
+        1e-2, "the sign-pattern iteration stops when its violation error rises by this fraction"
+    )
+    flip_all_after: int = _field(
+        10, "EM iterations of a stage that flip one violated sign per pass (then all)"
+    )
+    max_passes: int = _field(200, "linear solves per E-step at most (the authors' loop had no cap)")
+    cov_floor: float = _field(1e-4, "floor of the posterior variances (PLRNN stages)")
+    lds_cov_floor: float = _field(1e-9, "floor of the posterior variances (LDS stage)")
+    gamma_floor: float = _field(1e-5, "floor of the observation-noise variances")
+    cross_moment: str = _field(
+        "authors",
+        "E[relu(z_k) relu(z_l)]: authors (their approximation) or exact (the bivariate "
+        "orthant integral)",
+    )
+    observation: str = _field("relu", "x = B relu(z) + noise (relu, the paper's) or x = B z")
+    restarts: int = _field(1, "fits per series from different random initialisations")
+    init_W_range: float = _field(1.5, "W_0 ~ U(-r, r), shrunk by 0.95 until stable")
+    init_h_std: float = _field(0.5, "h_0 ~ N(0, std^2)")
+    eval_steps: int | None = _field(None, "free-run length of the scores (null: a series')")
+
+
+@document_fields
+@dataclass
 class Config:
     """A whole training run."""
 
@@ -233,4 +294,7 @@ class Config:
     train: TrainConfig = _field(doc="optimisation (TrainConfig)", default_factory=TrainConfig)
     forcing: ForcingConfig = _field(
         doc="teacher forcing for reconstruction (ForcingConfig)", default_factory=ForcingConfig
+    )
+    em: EMConfig = _field(
+        doc="EM for reconstruction, train.method: em (EMConfig)", default_factory=EMConfig
     )

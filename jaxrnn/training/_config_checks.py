@@ -7,6 +7,7 @@ from typing import Any
 
 from ._config import (
     DATASET_NAMES,
+    METHODS,
     MODELS,
     OPTIMIZERS,
     PLRNN_INITS,
@@ -68,6 +69,24 @@ def validate(c: Config) -> Config:
             _require(v >= 0, f"model.{k}", "must be >= 0 (or null for model.tau)", v)
     if t.seed is not None:
         _require(t.seed >= 0, "task.seed", "must be >= 0 (or null for the run's seed)", t.seed)
+    _require(
+        tr.method in METHODS, "train.method", f"must be one of {', '.join(METHODS)}", tr.method
+    )
+    if tr.method == "em":
+        _require(
+            t.name == "reconstruction",
+            "train.method",
+            "em fits reconstruction models only (task.name: reconstruction)",
+            tr.method,
+        )
+        _check_em(c)
+    if t.data is not None:
+        _require(
+            t.name == "reconstruction",
+            "task.data",
+            "recorded data is for reconstruction (task.name: reconstruction)",
+            t.data,
+        )
     if t.name == "reconstruction":
         _require(
             t.dataset in DATASET_NAMES,
@@ -183,3 +202,40 @@ def validate(c: Config) -> Config:
             )
     _require(c.seed >= 0, "seed", "must be >= 0", c.seed)
     return c
+
+
+def _check_em(c: Config) -> None:
+    e = c.em
+    _require(e.tau >= 0, "em.tau", "must be >= 0", e.tau)
+    if e.lam is not None:
+        _require(e.lam >= 0, "em.lam", "must be >= 0 (or null for em.tau)", e.lam)
+    for i, s in enumerate(e.sigmas):
+        _require(s > 0, f"em.sigmas[{i}]", "a process-noise variance must be > 0", s)
+    _require(
+        1 <= e.freeze_B_from,
+        "em.freeze_B_from",
+        "must be >= 1 (a stage number; beyond the last: B is never frozen)",
+        e.freeze_B_from,
+    )
+    for name in ("tol", "eps", "pattern_tol", "cov_floor", "lds_cov_floor", "gamma_floor"):
+        _require(getattr(e, name) > 0, f"em.{name}", "must be > 0", getattr(e, name))
+    _require(e.max_iterations >= 1, "em.max_iterations", "must be >= 1", e.max_iterations)
+    _require(e.max_passes >= 1, "em.max_passes", "must be >= 1", e.max_passes)
+    _require(e.flip_all_after >= 0, "em.flip_all_after", "must be >= 0", e.flip_all_after)
+    _require(
+        e.cross_moment in ("authors", "exact"),
+        "em.cross_moment",
+        "must be authors or exact",
+        e.cross_moment,
+    )
+    _require(
+        e.observation in ("relu", "identity"),
+        "em.observation",
+        "must be relu or identity",
+        e.observation,
+    )
+    _require(e.restarts >= 1, "em.restarts", "must be >= 1", e.restarts)
+    _require(e.init_W_range > 0, "em.init_W_range", "must be > 0", e.init_W_range)
+    _require(e.init_h_std >= 0, "em.init_h_std", "must be >= 0", e.init_h_std)
+    if e.eval_steps is not None:
+        _require(e.eval_steps >= 2, "em.eval_steps", "must be >= 2", e.eval_steps)

@@ -47,6 +47,11 @@ def _check_type(value, annotation, key):
                 pass
         names = " or ".join("null" if o is type(None) else o.__name__ for o in options)
         raise ConfigError(f"config key '{key}': expected {names}, got {value!r}")
+    if origin is list:
+        (item,) = typing.get_args(annotation)
+        if not isinstance(value, list) or not value:
+            raise ConfigError(f"config key '{key}': expected a non-empty list, got {value!r}")
+        return [_check_type(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
     if annotation is bool:
         if isinstance(value, bool):
             return value

@@ -8,12 +8,14 @@ import dataclasses
 
 from ._config import (
     DATASET_NAMES,
+    METHODS,
     MODELS,
     OPTIMIZERS,
     PLRNN_INITS,
     SCHEDULES,
     TASKS,
     Config,
+    EMConfig,
     ForcingConfig,
     ModelConfig,
     TaskConfig,
@@ -27,6 +29,7 @@ SECTIONS = (
     ("model", ModelConfig),
     ("train", TrainConfig),
     ("forcing", ForcingConfig),
+    ("em", EMConfig),
 )
 ALLOWED = {
     "task.name": TASKS,
@@ -37,6 +40,9 @@ ALLOWED = {
     "train.optimizer": OPTIMIZERS,
     "train.schedule": SCHEDULES,
     "train.dtype": ("float32", "float64"),
+    "train.method": METHODS,
+    "em.cross_moment": ("authors", "exact"),
+    "em.observation": ("relu", "identity"),
 }
 
 

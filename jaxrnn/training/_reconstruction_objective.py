@@ -29,7 +29,7 @@ from jaxtyping import Array, Float
 
 from ..metrics import hellinger_distance, spectrum_correlation, state_space_divergence
 from ..models import PLRNN
-from ..systems import dataset
+from ..systems import dataset, recorded_dataset
 from ._config import Config, ConfigError
 from ._model_zoo import MODEL_ZOO, build_model
 
@@ -137,7 +137,11 @@ class ReconstructionObjective:
         overrides = {"noise_std": task.noise_std, "seed": seed}
         if task.n_samples is not None:
             overrides["n_samples"] = task.n_samples
-        self.data = dataset(task.dataset, **overrides)
+        self.data = (
+            dataset(task.dataset, **overrides)
+            if task.data is None
+            else recorded_dataset(task.data, data_dir)
+        )
         train = np.asarray(self.data.train, np.dtype(dtype))
         test = self.data.test if self.data.test.shape[0] else self.data.train
         self.eval_series = np.asarray(test, np.dtype(dtype))

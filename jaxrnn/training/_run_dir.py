@@ -35,6 +35,7 @@ import pathlib
 import equinox as eqx
 import yaml
 
+from .._validate import require_x64
 from ._checkpoint import (
     load_tree,
     write_csv,
@@ -42,6 +43,7 @@ from ._checkpoint import (
 )
 from ._config import Config
 from ._config_loading import config_from_dict, config_to_dict
+from ._em_run import em_data, evaluate_em, train_em
 from ._fit import fit
 from ._population import population_configs
 from ._trainer import Trainer
@@ -105,6 +107,15 @@ def train(
         )
     if config is None:
         raise ValueError("train: give a config, or resume=True for a run directory")
+    if config.train.method == "em":
+        require_x64("train.method: em")
+        data = em_data(config, data_dir)  # bad data is refused before anything is written
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            write_text(
+                run_dir / "config.yaml", yaml.safe_dump(config_to_dict(config), sort_keys=False)
+            )
+        return train_em(config, run_dir, data=data, progress=progress)
     trainer = Trainer(config, data_dir=data_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resume:
@@ -241,6 +252,10 @@ def evaluate_run(
 
     ``{metric: value}`` (test loss, fraction correct or accuracy, …).
     """
+    config = _read_config(pathlib.Path(run_dir))
+    if config.train.method == "em":
+        require_x64("evaluating an EM run")
+        return evaluate_em(config, run_dir, data_dir)
     trainer, params = checkpoint_params(pathlib.Path(run_dir), which, data_dir)
     return trainer.evaluate_members(params)[0]
 

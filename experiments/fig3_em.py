@@ -1,0 +1,492 @@
+"""Fig. 3 of the rPLRNN paper as published: the authors' EM with annealing on the three
+bursting-neuron series, over M = 8 … 18 × τ_code ∈ {0, 10, …, 10⁵} × 3 files (198 fits),
+scored as the authors scored them (seed 003, Sect. 4.2; ``em_fig3_authors.md``).
+
+Each fit is one `jaxrnn.em.fit_em` call (one compiled program per M, reused for every τ
+and file) and is written to ``fits/<tag>/M<M>_tau<τ>_file<f>.json`` (+ ``.npz``: the
+final parameters) as soon as it ends; a fit whose files exist is skipped, so the
+command resumes where it stopped. Workers split the job list (``--worker i --workers
+n``, one process each). ``--report`` (also run after the fits) collects every tag into
+``results.csv``, ``table.md`` (per τ: Fig. 3A–C beside the published numbers) and
+``fig3.png`` (A: D_KL, B: spectrum MSE, C: low/high bands, D: the example free run of
+M = 18, τ_code = 1000, file 1).
+
+Scores per fit: a noise-free free run of 1501 steps from μ₀ in observation space,
+x = B φ(z); "globally diverging" = `jaxrnn.metrics.diverged` (non-finite, or beyond 10×
+the data's largest absolute value); D_KL = binned KL(data ‖ free run) with 10 bins per
+dimension over the data's range (α = 1e-5; the authors' bins are not recoverable);
+D_stsp = the project's 30 bins per dimension; the amplitude-spectrum errors of V
+(`jaxrnn.metrics.spectrum_errors`) and the spectrum correlation r.
+
+    python experiments/fig3_em.py --out experiments/fig3_em --worker 0 --workers 2 &
+    python experiments/fig3_em.py --out experiments/fig3_em --worker 1 --workers 2 &
+    python experiments/fig3_em.py --out experiments/fig3_em --report
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import pathlib
+import time
+
+import jax
+
+jax.config.update("jax_enable_x64", True)  # a script owns its process: EM runs in float64
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from jaxrnn.em import EMSettings, PLRNNStateSpace, fit_em  # noqa: E402
+from jaxrnn.metrics import (  # noqa: E402
+    amplitude_spectrum,
+    diverged,
+    fig3_table,
+    spectrum_errors,
+    state_space_divergence,
+)
+from jaxrnn.systems import recorded_dataset  # noqa: E402
+
+TAUS = [0.0, 10.0, 100.0, 1000.0, 1e4, 1e5]
+SIZES = list(range(8, 19))
+FILES = [1, 2, 3]
+# em_fig3_authors.md §5: per τ_code, (n kept, D_KL mean, SEM) and the 3B/3C rows
+PUBLISHED_A = {
+    0.0: (25, 15.172, 0.841),
+    10.0: (24, 15.687, 1.006),
+    100.0: (18, 13.916, 0.905),
+    1000.0: (16, 10.214, 1.086),
+    1e4: (15, 12.276, 1.215),
+    1e5: (8, 10.011, 1.353),
+}
+PUBLISHED_BC = {  # n kept, mse ± sem, low ± sem, high ± sem, r ± sem
+    0.0: (24, 0.01363, 0.00391, 0.01662, 0.00492, 0.00559, 0.00038, 0.104, 0.037),
+    10.0: (23, 0.01151, 0.00371, 0.01266, 0.00465, 0.00973, 0.00249, 0.101, 0.030),
+    100.0: (16, 0.00667, 0.00240, 0.00771, 0.00304, 0.00722, 0.00119, 0.135, 0.027),
+    1000.0: (15, 0.00616, 0.00258, 0.00711, 0.00324, 0.00670, 0.00086, 0.377, 0.074),
+    1e4: (11, 0.00337, 0.00098, 0.00302, 0.00109, 0.00544, 0.00037, 0.490, 0.103),
+    1e5: (10, 0.00419, 0.00292, 0.00467, 0.00368, 0.00637, 0.00067, 0.723, 0.080),
+}
+EXAMPLE = (18, 1000.0, 1)
+
+
+def fit_name(M: int, tau: float, file: int) -> str:
+    return f"M{M}_tau{tau:g}_file{file}"
+
+
+def _atomic_write(path: pathlib.Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def score(model: PLRNNStateSpace, x: np.ndarray) -> tuple[dict, np.ndarray]:
+    """The Fig. 3 measures of one fitted model against its series (see the module)."""
+    gen = np.asarray(model.free_run(x.shape[0])[0])
+    return _score_gen(gen, x), gen
+
+
+def run_em_fit(x, M, tau, file, settings, seed) -> tuple[dict, dict]:
+    t0 = time.perf_counter()
+    fit = fit_em(x[None], M, tau=tau, keys=jax.random.PRNGKey(seed)[None], settings=settings)
+    jax.block_until_ready(fit.model.A)
+    wall = time.perf_counter() - t0
+    model = jax.tree_util.tree_map(lambda a: a[0], fit.model)
+    metrics, _ = score(model, x)
+    passes = np.asarray(fit.passes[0])
+    row = {
+        "method": "em",
+        "M": M,
+        "tau": tau,
+        "file": file,
+        "seed": seed,
+        "wall_s": round(wall, 2),
+        "iterations": np.asarray(fit.iterations[0]).tolist(),
+        "best_ll": np.asarray(fit.best_ll[0]).tolist(),
+        "passes": int(passes.sum()),
+        "capped_e_steps": int(np.sum(passes >= settings.max_passes)),
+        **metrics,
+    }
+    params = {k: np.asarray(getattr(model, k)) for k in ("A", "W", "h", "C", "mu0", "B", "Gamma")}
+    params["sigma"] = np.asarray(model.sigma)
+    params["ll"] = np.asarray(fit.ll[0])
+    return row, params
+
+
+def load_model(path: pathlib.Path) -> PLRNNStateSpace:
+    p = np.load(path)
+    return PLRNNStateSpace(
+        *(jnp.asarray(p[k]) for k in ("A", "W", "h", "C", "mu0", "B", "Gamma", "sigma"))
+    )
+
+
+def _score_gen(gen: np.ndarray, x: np.ndarray) -> dict:
+    out = {"diverged": diverged(gen, x)}
+    if out["diverged"]:
+        nan = float("nan")
+        out.update(d_kl=nan, d_stsp=nan, mse=nan, mse_low=nan, mse_high=nan, r=nan, amplitude=nan)
+        return out
+    out["d_kl"] = float(state_space_divergence(x, gen, n_bins=10))
+    out["d_stsp"] = float(state_space_divergence(x, gen))
+    out.update(spectrum_errors(x[:, 0], gen[:, 0]))
+    out["amplitude"] = float(np.sum(amplitude_spectrum(gen[:, 0])[1]))
+    return out
+
+
+def run_bptt(args, series) -> None:
+    """The same grid by BPTT with generalised teacher forcing (the shipped
+    ``configs/reconstruction_bursting_neuron.yaml``, one series per population of the six
+    penalties, τ_paper = τ_code / 1500), scored by the same code on a free run from the
+    series' first point (a BPTT PLRNN has no μ₀: z₀ = B⁺ x₀)."""
+    from jaxrnn.systems._recorded import RECORDED, recorded_search_path
+    from jaxrnn.training import free_run, load_config, load_model, train_population
+
+    spec = RECORDED["bursting_neuron_authors"]
+    folder_data = next(
+        p / spec["folder"]
+        for p in recorded_search_path(args.data_dir)
+        if (p / spec["folder"] / spec["files"][0]).is_file()
+    )
+    folder = args.out / "fits" / args.tag
+    folder.mkdir(parents=True, exist_ok=True)
+    ROOT = pathlib.Path(__file__).resolve().parents[1]
+    jobs = [(M, f) for M in args.sizes for f in args.files]
+    for M, f in jobs[args.worker :: args.workers]:
+        names = [fit_name(M, tau, f) for tau in args.taus]
+        if all((folder / f"{name}.json").is_file() for name in names):
+            continue
+        csv_path = (folder_data / spec["files"][f - 1]).resolve()
+        base = load_config(
+            ROOT / "configs" / "reconstruction_bursting_neuron.yaml",
+            [
+                f"task.data={csv_path}",
+                f"model.hidden_size={M}",
+                f"train.epochs={args.epochs}",
+                f"name=bptt_M{M}_file{f}",
+            ],
+        )
+        changes = [
+            {"model.tau": tau / 1500.0, "name": name, "seed": 1000 * M + f}
+            for tau, name in zip(args.taus, names)
+        ]
+        pop = args.out / "bptt_runs" / f"M{M}_file{f}"
+        t0 = time.perf_counter()
+        summaries = train_population(
+            base, changes, pop, resume=(pop / "population.yaml").is_file(), progress=False
+        )
+        wall = (time.perf_counter() - t0) / len(changes)
+        x = series[f - 1]
+        for tau, name, summ in zip(args.taus, names, summaries):
+            model = load_model(pop / "members" / name)
+            gen = np.asarray(free_run(model, jnp.asarray(x[0], model.A.dtype), x.shape[0]), float)
+            row = {
+                "tag": args.tag,
+                "method": "bptt",
+                "M": M,
+                "tau": tau,
+                "file": f,
+                "seed": 1000 * M + f,
+                "wall_s": round(wall, 2),
+                "passes": 0,
+                "capped_e_steps": 0,
+                "epochs": args.epochs,
+                "best_epoch": summ.get("best_epoch"),
+                **_score_gen(gen, x),
+            }
+            _atomic_write(folder / f"{name}.json", (json.dumps(row) + "\n").encode())
+        print(f"[{args.tag}] M = {M}, file {f}: {wall:.0f} s per fit", flush=True)
+
+
+def run_fits(args, series) -> None:
+    settings = EMSettings(
+        max_passes=args.max_passes, cross_moment=args.cross, max_iterations=args.max_iterations
+    )
+    folder = args.out / "fits" / args.tag
+    folder.mkdir(parents=True, exist_ok=True)
+    # small M first (cheaper): a partial grid holds every τ and file for the sizes done
+    jobs = [(M, tau, f) for M in args.sizes for tau in args.taus for f in args.files]
+    mine = jobs[args.worker :: args.workers]
+    for n, (M, tau, f) in enumerate(mine):
+        name = fit_name(M, tau, f)
+        if (folder / f"{name}.json").is_file():
+            continue
+        seed = 1000 * M + 10 * TAUS.index(tau) + f if tau in TAUS else 1000 * M + f
+        row, params = run_em_fit(series[f - 1], M, tau, f, settings, seed)
+        row["tag"] = args.tag
+        row["cross_moment"] = args.cross
+        row["max_passes"] = args.max_passes
+        buf = __import__("io").BytesIO()
+        np.savez(buf, **params)
+        _atomic_write(folder / f"{name}.npz", buf.getvalue())
+        _atomic_write(folder / f"{name}.json", (json.dumps(row) + "\n").encode())
+        print(
+            f"[{args.tag} worker {args.worker}] {n + 1}/{len(mine)} {name}: "
+            f"{row['wall_s']:.0f} s, passes {row['passes']}, diverged {row['diverged']}, "
+            f"D_KL {row['d_kl']:.2f}, r {row['r']:.3f}",
+            flush=True,
+        )
+
+
+def _fmt(mean, sem, digits=3):
+    if not np.isfinite(mean):
+        return "–"
+    return f"{mean:.{digits}g} ± {sem:.2g}" if np.isfinite(sem) else f"{mean:.{digits}g}"
+
+
+def report(out: pathlib.Path, series) -> None:
+    rows = []
+    for path in sorted((out / "fits").glob("*/*.json")):
+        rows.append(json.loads(path.read_text()))
+    if not rows:
+        print("no fits yet")
+        return
+    keys = [
+        "tag",
+        "method",
+        "M",
+        "tau",
+        "file",
+        "seed",
+        "wall_s",
+        "passes",
+        "capped_e_steps",
+        "diverged",
+        "d_kl",
+        "d_stsp",
+        "mse",
+        "mse_low",
+        "mse_high",
+        "r",
+        "amplitude",
+    ]
+    with open(out / "results.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, keys, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    tags = sorted({r["tag"] for r in rows})
+    lines = []
+    tables = {}
+    for tag in tags:
+        sel = [r for r in rows if r["tag"] == tag]
+        sel.sort(
+            key=lambda r: (TAUS.index(r["tau"]) if r["tau"] in TAUS else 99, r["M"], r["file"])
+        )
+        table = fig3_table(sel)
+        tables[tag] = table
+        n_fit = len(sel)
+        walls = np.array([r["wall_s"] for r in sel])
+        lines += [
+            f"### {tag}: {n_fit} fits (median {np.median(walls):.0f} s per fit, "
+            f"{walls.sum() / 3600:.2f} h of fitting in all)",
+            "",
+            "| τ_code | fits | 3A kept | 3A D_KL (10 bins) | D_stsp (30 bins) | published 3A "
+            "(n) | 3B kept | 3B MSE | published 3B | 3C low | published 3C low | 3C high | "
+            "published 3C high | r | published r |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for t in table:
+            tau = t["tau"]
+            d_stsp = [r["d_stsp"] for r in sel if r["tau"] == tau and not r["diverged"]]
+            d_stsp_sem = (
+                np.std(d_stsp, ddof=1) / np.sqrt(len(d_stsp)) if len(d_stsp) > 1 else np.nan
+            )
+            pa = PUBLISHED_A.get(tau)
+            pb = PUBLISHED_BC.get(tau)
+            lines.append(
+                f"| {tau:g} | {t['n']} | {t['n_kept_a']} | {_fmt(t['d_kl'], t['d_kl_sem'])} | "
+                f"{_fmt(np.mean(d_stsp) if d_stsp else np.nan, d_stsp_sem)} | "
+                + (f"{pa[1]:.2f} ± {pa[2]:.2f} ({pa[0]})" if pa else "–")
+                + f" | {t['n_kept_bc']} | {_fmt(t['mse'], t['mse_sem'])} | "
+                + (f"{pb[1]:.3g} ± {pb[2]:.2g}" if pb else "–")
+                + f" | {_fmt(t['low'], t['low_sem'])} | "
+                + (f"{pb[3]:.3g} ± {pb[4]:.2g}" if pb else "–")
+                + f" | {_fmt(t['high'], t['high_sem'])} | "
+                + (f"{pb[5]:.3g} ± {pb[6]:.2g}" if pb else "–")
+                + f" | {_fmt(t['r'], t['r_sem'])} | "
+                + (f"{pb[7]:.3f} ± {pb[8]:.3f}" if pb else "–")
+                + " |"
+            )
+        lines.append("")
+    (out / "table.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+    _figure(out, rows, tables, series)
+
+
+def _figure(out, rows, tables, series):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(16, 7.5))
+    grid = fig.add_gridspec(2, 4, height_ratios=[1, 1])
+    axA, axB, axC = (fig.add_subplot(grid[0, i]) for i in range(3))
+    axR = fig.add_subplot(grid[0, 3])
+    xs = np.arange(len(TAUS))
+    labels = ["0", "10", "1e2", "1e3", "1e4", "1e5"]
+    pub_a = np.array([PUBLISHED_A[t][1:] for t in TAUS])
+    pub_bc = np.array([PUBLISHED_BC[t][1:] for t in TAUS])
+    axA.errorbar(
+        xs,
+        pub_a[:, 0],
+        pub_a[:, 1],
+        color="k",
+        marker="s",
+        capsize=3,
+        label="published (authors' EM)",
+    )
+    axB.errorbar(
+        xs, pub_bc[:, 0], pub_bc[:, 1], color="k", marker="s", capsize=3, label="published"
+    )
+    axC.errorbar(
+        xs, pub_bc[:, 2], pub_bc[:, 3], color="k", marker="s", capsize=3, label="published ≤ 50 Hz"
+    )
+    axC.errorbar(
+        xs,
+        pub_bc[:, 4],
+        pub_bc[:, 5],
+        color="k",
+        ls="--",
+        marker="s",
+        capsize=3,
+        label="published 50–600 Hz",
+    )
+    axR.errorbar(
+        xs, pub_bc[:, 6], pub_bc[:, 7], color="k", marker="s", capsize=3, label="published"
+    )
+    for n, (tag, table) in enumerate(tables.items()):
+        col = f"C{n}"
+        idx = [TAUS.index(t["tau"]) for t in table if t["tau"] in TAUS]
+
+        def get(k, table=table):
+            return np.array([t[k] for t in table if t["tau"] in TAUS])
+
+        axA.errorbar(
+            idx,
+            get("d_kl"),
+            get("d_kl_sem"),
+            color=col,
+            marker="o",
+            capsize=3,
+            label=f"jaxrnn {tag}",
+        )
+        axB.errorbar(
+            idx, get("mse"), get("mse_sem"), color=col, marker="o", capsize=3, label=f"jaxrnn {tag}"
+        )
+        axC.errorbar(
+            idx,
+            get("low"),
+            get("low_sem"),
+            color=col,
+            marker="o",
+            capsize=3,
+            label=f"jaxrnn {tag} ≤ 50 Hz",
+        )
+        axC.errorbar(
+            idx,
+            get("high"),
+            get("high_sem"),
+            color=col,
+            ls="--",
+            marker="o",
+            capsize=3,
+            label=f"jaxrnn {tag} 50–600 Hz",
+        )
+        axR.errorbar(
+            idx, get("r"), get("r_sem"), color=col, marker="o", capsize=3, label=f"jaxrnn {tag}"
+        )
+    for ax, title in [
+        (axA, "A: D_KL (kept runs)"),
+        (axB, "B: spectrum MSE (V)"),
+        (axC, "C: normalised band errors"),
+        (axR, "spectrum correlation r"),
+    ]:
+        ax.set_xticks(xs, labels)
+        ax.set_xlabel("τ_code (= 1500 τ)")
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=7)
+    M, tau, f = EXAMPLE
+    path = out / "fits" / "em" / f"{fit_name(M, tau, f)}.npz"
+    axes_d = [fig.add_subplot(grid[1, :])]
+    if path.is_file():
+        model = load_model(path)
+        gen = np.asarray(model.free_run(1501)[0])
+        x = series[f - 1]
+        r = spectrum_errors(x[:, 0], gen[:, 0])["r"]
+        t_ms = np.arange(1500) * 0.5
+        ax = axes_d[0]
+        for i, (name, off) in enumerate([("V", 0.0), ("n", -5.0), ("h", -10.0)]):
+            ax.plot(t_ms, x[:1500, i] + off, color="k", lw=0.7, label="data" if i == 0 else None)
+            ax.plot(
+                t_ms,
+                gen[:1500, i] + off,
+                color="C3",
+                lw=0.7,
+                label="EM free run" if i == 0 else None,
+            )
+            ax.text(-20, off, name, ha="right", va="center")
+        ax.set_xlabel("time (ms)")
+        ax.set_yticks([])
+        ax.set_title(
+            f"D: free run from μ₀ of M = {M}, τ_code = {tau:g}, file {f} "
+            f"(spectrum r = {r:.3f}; published mean at this τ: 0.377)",
+            fontsize=10,
+        )
+        ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(out / "fig3.png", dpi=100)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=pathlib.Path, default=pathlib.Path("experiments/fig3_em"))
+    ap.add_argument("--sizes", type=int, nargs="+", default=SIZES)
+    ap.add_argument("--taus", type=float, nargs="+", default=TAUS)
+    ap.add_argument("--files", type=int, nargs="+", default=FILES)
+    ap.add_argument(
+        "--max-passes",
+        type=int,
+        default=200,
+        help="pattern-iteration solves per E-step at most (the authors: no cap)",
+    )
+    ap.add_argument(
+        "--cross",
+        choices=("authors", "exact"),
+        default="authors",
+        help="E[φ(z_k)φ(z_l)]: the authors' approximation or the exact moment",
+    )
+    ap.add_argument(
+        "--tag", default=None, help="subfolder of fits/ (default: em, em_exact or bptt)"
+    )
+    ap.add_argument("--method", choices=("em", "bptt"), default="em")
+    ap.add_argument(
+        "--max-iterations", type=int, default=19, help="EM iterations per stage at most"
+    )
+    ap.add_argument("--epochs", type=int, default=100, help="BPTT epochs")
+    ap.add_argument("--worker", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument(
+        "--data-dir",
+        default=None,
+        help="holds bursting_neuron/ (default: $JAXRNN_DATA, then ../shared/data)",
+    )
+    ap.add_argument("--report", action="store_true", help="only collect the fits written so far")
+    args = ap.parse_args(argv)
+    if args.tag is None:
+        args.tag = (
+            "bptt" if args.method == "bptt" else ("em" if args.cross == "authors" else "em_exact")
+        )
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not jax.config.jax_compilation_cache_dir:  # a caller's cache is kept
+        jax.config.update("jax_compilation_cache_dir", str(args.out / ".jit-cache"))
+    series = recorded_dataset("bursting_neuron_authors", args.data_dir).series
+    if not args.report:
+        (run_bptt if args.method == "bptt" else run_fits)(args, series)
+    if args.report or args.workers == 1:
+        report(args.out, series)
+
+
+if __name__ == "__main__":
+    main()
