@@ -49,6 +49,7 @@ from ._system_kinds import AbstractDiscreteSystem as AbstractDiscreteSystem
 from ._system_kinds import AbstractSystem as AbstractSystem
 from ._system_kinds import AffineMap as AffineMap
 from ._system_kinds import LinearFlow as LinearFlow
+from ._validate import X64Required as X64Required
 from .models import CTRNN as CTRNN
 from .models import PLRNN as PLRNN
 from .models import CategoricalObservation as CategoricalObservation
@@ -89,6 +90,7 @@ __all__ = [
     "AbstractSystem",
     "AffineMap",
     "LinearFlow",
+    "X64Required",
     "CTRNN",
     "PLRNN",
     "CategoricalObservation",

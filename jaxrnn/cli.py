@@ -138,8 +138,14 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
 def _train(args) -> int:
     from .systems import RecordedDataError
     from .tasks import DataError
-    from .training import ConfigError, RunExists, TrainingDiverged, load_config, train
-    from .training._checkpoint import CheckpointError
+    from .training import (
+        CheckpointError,
+        ConfigError,
+        RunExists,
+        TrainingDiverged,
+        load_config,
+        train,
+    )
 
     run_dir = pathlib.Path(args.resume or args.out or "runs")  # set below
     try:
@@ -196,8 +202,7 @@ def _ended_summary(run_dir: pathlib.Path) -> dict | None:
 def _evaluate(args) -> int:
     from .systems import RecordedDataError
     from .tasks import DataError
-    from .training import ConfigError, evaluate_run
-    from .training._checkpoint import CheckpointError
+    from .training import CheckpointError, ConfigError, evaluate_run
 
     try:
         metrics = evaluate_run(args.run_dir, data_dir=args.data_dir, which=args.checkpoint)
@@ -227,8 +232,7 @@ def _analyse(args) -> int:
 def _sweep(args) -> int:
     from .sweeps import load_sweep, run_sweep
     from .tasks import DataError
-    from .training import ConfigError, RunExists
-    from .training._checkpoint import CheckpointError
+    from .training import CheckpointError, ConfigError, RunExists
 
     try:
         spec = load_sweep(args.sweep_file)
@@ -250,7 +254,7 @@ def _run_with_x64_if_needed(run, args) -> int:
     process, turns ``jax_enable_x64`` on and runs it again."""
     import jax
 
-    from ._validate import X64Required
+    from . import X64Required
 
     if args.command == "analyse":
         jax.config.update("jax_enable_x64", True)

@@ -5,6 +5,7 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import jaxrnn
 from jaxrnn.metrics import (
@@ -58,8 +59,13 @@ def test_hellinger_distance_identical_and_disjoint_spectra(x64):
     n = np.arange(4096)  # bin-centred frequencies (82 and 1229 bins: ≈ 20 Hz and ≈ 300 Hz at
     a = np.sin(2 * np.pi * 82 * n / 4096)[:, None]  # dt = 1 ms), so no spectral leakage and
     b = np.sin(2 * np.pi * 1229 * n / 4096)[:, None]  # disjoint smoothed spectra
-    assert float(hellinger_distance(a, a)) < 1e-6
+    assert float(hellinger_distance(a, a)) == 0.0  # exactly, also in float32
+    assert float(hellinger_distance(a.astype(np.float32), a.astype(np.float32))) == 0.0
     assert abs(float(hellinger_distance(a, b, smoothing=2.0)) - 1.0) < 1e-6
+    # a closed form: unsmoothed, a + b has half its power at each of the two bins and a all
+    # of it at the first, so the Bhattacharyya coefficient is √(½ · 1) and D_H = √(1 − √½)
+    d_h = float(hellinger_distance(a + b, a, smoothing=0.0))
+    assert d_h == pytest.approx(np.sqrt(1 - np.sqrt(0.5)), abs=1e-9)
     assert float(spectrum_correlation(a, a)) > 1 - 1e-12
     low, high = spectrum_error_split(a, b, dt=0.001, cutoff=50.0, smoothing=2.0)
     assert float(low) > 0 and float(high) > 0

@@ -1,5 +1,6 @@
 """Training: YAML configs, Table-1 models, the Optax trainer and its run directory."""
 
+from ._checkpoint import CheckpointError as CheckpointError
 from ._config import Config as Config
 from ._config import ConfigError as ConfigError
 from ._config import EMConfig as EMConfig
@@ -33,6 +34,7 @@ from ._trainer import Trainer as Trainer
 from ._trainer import TrainingDiverged as TrainingDiverged
 
 __all__ = [
+    "CheckpointError",
     "Config",
     "ConfigError",
     "EMConfig",
