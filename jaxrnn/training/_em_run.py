@@ -112,6 +112,11 @@ def _scores(model: PLRNNStateSpace, x: np.ndarray, n_steps: int, neuron: bool, d
     return out, gen
 
 
+def _json_safe(row: dict) -> dict:
+    """NaN scores (a diverging run) as null, so summary files are standard JSON."""
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+
+
 def _evaluate(config: Config, models: PLRNNStateSpace, series: np.ndarray, dt: float):
     steps = config.em.eval_steps or series.shape[1]
     neuron = _is_neuron(config)
@@ -141,10 +146,14 @@ def _figure(path: pathlib.Path, series, gens, best, dt) -> None:
             ax.plot(t, series[s, :, d], color="k", lw=0.6, label="data")
             g = gens[f][: series.shape[1], d]
             ax.plot(t[: g.shape[0]], g, color="C3", lw=0.6, label="free run")
+            lo, hi = float(series[s, :, d].min()), float(series[s, :, d].max())
+            pad = 0.5 * (hi - lo)
+            ax.set_ylim(lo - pad, hi + pad)  # a diverging run leaves the frame
             if s == 0:
                 ax.set_ylabel(f"x{d + 1}")
-        axes[0, s].set_title(f"series {s + 1} (fit {f})", fontsize=9)
-        axes[-1, s].set_xlabel("time")
+        gone = not np.all(np.abs(gens[f]) <= 10 * np.abs(series[s]).max(axis=0))
+        axes[0, s].set_title(f"series {s + 1} (fit {f}{', diverges' if gone else ''})", fontsize=9)
+        axes[-1, s].set_xlabel(f"time (steps × {dt:g})")
     axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
@@ -235,7 +244,7 @@ def train_em(
         "wall_time_s": round(wall, 2),
         "fits": S * restarts,
         "series": S,
-        "best_fits": [rows[f] for f in best],
+        "best_fits": [_json_safe(rows[f]) for f in best],
     }
     write_text(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
@@ -246,4 +255,4 @@ def evaluate_em(config: Config, run_dir: str | os.PathLike[str], data_dir=None) 
     models = load_em_models(run_dir)
     data = em_data(config, data_dir)
     rows, _ = _evaluate(config, models, np.asarray(data.series, float), data.dt)
-    return {"fits": rows}
+    return {"fits": [_json_safe(r) for r in rows]}
