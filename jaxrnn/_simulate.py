@@ -28,7 +28,6 @@ import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, PRNGKeyArray
 
 from ._simulate_args import inputs_array, is_concrete, resolve_grid, static_threshold
@@ -196,12 +195,16 @@ def simulate(
             return Trajectory(grid[-1:], ys, diverged)
         save_ts = jnp.asarray(saveat, dtype)
         idx = jnp.round((save_ts - t0) / dt).astype(jnp.int32)
-        if is_concrete(idx) and is_concrete(dt):
-            off = np.abs(np.asarray(t0 + idx * dt) - np.asarray(save_ts))
-            if np.any(off > 1e-9 * max(1.0, float(np.max(np.abs(np.asarray(save_ts)))))) or np.any(
-                (np.asarray(idx) < 0) | (np.asarray(idx) > n_steps_in)
-            ):
-                raise ValueError("for solver='euler', saveat times must lie on the grid t0 + kΔ")
+        tol = 1e-9 * jnp.maximum(1.0, jnp.max(jnp.abs(save_ts)))
+        off = jnp.any(jnp.abs(t0 + idx * dt - save_ts) > tol) | jnp.any(
+            (idx < 0) | (idx > n_steps_in)
+        )
+        message = "for solver='euler', saveat times must lie on the grid t0 + kΔ"
+        if is_concrete(off):  # known now: refuse at once; traced: inside the program
+            if bool(off):
+                raise ValueError(message)
+        else:
+            save_ts, idx = eqx.error_if((save_ts, idx), off, message)  # on every output
         return Trajectory(save_ts, ys[idx], diverged)
 
     # ---- diffrax path

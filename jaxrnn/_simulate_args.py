@@ -7,7 +7,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from ._validate import concrete
+from ._validate import check_value, concrete
 
 __all__ = ["inputs_array", "is_concrete", "check_dt", "resolve_grid", "static_threshold"]
 
@@ -31,16 +31,17 @@ def inputs_array(inputs, n_steps, k, dtype, what):
 
 
 def check_dt(dt):
-    """A concrete step must be finite and > 0 (backward integration is not supported)."""
-    if dt is not None and is_concrete(dt):
-        value = float(np.asarray(dt))
-        if not np.isfinite(value) or value <= 0:
-            raise ValueError(f"dt must be finite and > 0, got {value}")
+    """The step must be finite and > 0 (backward integration is not supported): a known
+    value is refused at once, a traced one inside the program (``eqx.error_if``).
+    Returns ``dt`` (use it, or the traced check is dropped)."""
+    if dt is None:
+        return None
+    return check_value(dt, lambda xp, v: ~xp.isfinite(v) | (v <= 0), "dt must be finite and > 0")
 
 
 def resolve_grid(t0, t1, dt, n_steps):
     """(dt, n_steps, t1): n_steps static, dt and t1 possibly traced."""
-    check_dt(dt)
+    dt = check_dt(dt)
     if n_steps is not None:
         n_steps = int(n_steps)
         if n_steps < 0:

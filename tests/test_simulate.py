@@ -202,3 +202,31 @@ def test_bad_shapes_give_clear_errors(key):
     with pytest.raises(ValueError, match="unknown solver"):
         jaxrnn.simulate(model, jnp.ones(3), t1=1.0, dt=0.1, solver="rk99",
                         inputs=jnp.ones((10, 2)))
+
+
+def test_step_and_saveat_checks_hold_under_jit(key, x64):
+    """dt ≤ 0 and saveat times off the Euler grid are refused when the values are traced
+    too (inside the program, eqx.error_if), whatever output the program returns."""
+    import equinox as eqx
+
+    net = jaxrnn.CTRNN(3, key=key)
+    z0 = jnp.zeros(3)
+
+    @eqx.filter_jit
+    def run(dt, ts):
+        sol = jaxrnn.simulate(net, z0, n_steps=10, dt=dt, saveat=ts)
+        return sol.ts, sol.ys
+
+    ts, ys = run(0.1, jnp.array([0.2, 0.5]))
+    np.testing.assert_allclose(ts, [0.2, 0.5])
+    for dt, when in [(-0.1, jnp.array([0.2])), (jnp.nan, jnp.array([0.2]))]:
+        with pytest.raises(Exception, match="dt must be finite and > 0"):
+            jax.block_until_ready(run(dt, when))
+    with pytest.raises(Exception, match="saveat times must lie on the grid"):
+        jax.block_until_ready(run(0.1, jnp.array([0.25])))
+    only_ts = eqx.filter_jit(lambda t: jaxrnn.simulate(net, z0, n_steps=10, dt=0.1, saveat=t).ts)
+    with pytest.raises(Exception, match="saveat times must lie on the grid"):
+        jax.block_until_ready(only_ts(jnp.array([1.5])))  # beyond the grid's end
+    # known values are still refused at once, before anything runs
+    with pytest.raises(ValueError, match="dt must be finite and > 0, got -0.1"):
+        jaxrnn.simulate(net, z0, n_steps=10, dt=-0.1)
