@@ -52,9 +52,23 @@ def on_post_build(config, **kwargs) -> None:
 
     from mkdocs.exceptions import PluginError
 
+    site = pathlib.Path(config["site_dir"])
+    # offline browsing: every relative link of every page resolves to a file on disk
+    broken = []
+    for html_path in site.rglob("*.html"):
+        if "assets" in html_path.parts or html_path.name == "404.html":
+            continue
+        for href in re.findall(r'href="([^"#?]+)', html_path.read_text()):
+            if re.match(r"[a-z]+:|/|data:", href):
+                continue
+            target = (html_path.parent / href).resolve()
+            if not target.is_file():
+                broken.append(f"{html_path.relative_to(site)} -> {href}")
+    if broken:
+        raise PluginError("links that do not open a file: " + ", ".join(sorted(broken)[:10]))
     missing = []
     for package, page in API_PAGES.items():
-        html = (pathlib.Path(config["site_dir"]) / page / "index.html").read_text()
+        html = (site / f"{page}.html").read_text()
         anchors = set(re.findall(r'id="([^"]+)"', html))
         module = importlib.import_module(package)
         for name in module.__all__:
