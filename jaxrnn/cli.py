@@ -147,7 +147,7 @@ def _train(args) -> int:
         train,
     )
 
-    run_dir = pathlib.Path(args.resume or args.out or "runs")  # set below
+    run_dir = None  # known once the config is read
     try:
         if args.resume:
             if args.config or args.overrides:
@@ -172,18 +172,14 @@ def _train(args) -> int:
         return _fail(str(e))
     except CheckpointError as e:
         return _fail(str(e))
-    except KeyboardInterrupt:
-        # a signal that arrives after the run has ended (while it returns) does not undo it:
-        # the exit code follows what summary.json records
-        summary = _ended_summary(run_dir)
+    except KeyboardInterrupt:  # after the run ended (while it returns) it stands, as recorded
+        summary = None if run_dir is None else _ended_summary(run_dir)
         if summary is None:
-            raise
-    except TrainingDiverged as e:
-        kept = (
-            "last good checkpoint kept in " + str(run_dir / "last.eqx")
-            if (run_dir / "last.eqx").is_file()
-            else "no epoch completed, no checkpoint"
-        )
+            kept = f": resume with --resume {run_dir}" if run_dir is not None else ""
+            return _fail(f"interrupted; what was written so far is kept{kept}", EXIT_INTERRUPTED)
+    except TrainingDiverged as e:  # raised by train(), so run_dir is known
+        last = pathlib.Path(str(run_dir)) / "last.eqx"
+        kept = f"last good checkpoint kept in {last}" if last.is_file() else "no epoch completed"
         return _fail(f"{e}; run stopped, {kept}", EXIT_DIVERGED)
     print(f"run directory: {run_dir}")
     print(json.dumps(summary, indent=2))
@@ -284,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         return _run_with_x64_if_needed(run, args)
     except KeyboardInterrupt:
         return _fail(
-            "interrupted; what was written so far is kept (train: resume with --resume RUN_DIR)",
+            "interrupted; what was written so far is kept (a sweep resumes with --resume)",
             EXIT_INTERRUPTED,
         )
     except Exception as e:  # a bug, not bad input: one line, the traceback with --debug

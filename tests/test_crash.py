@@ -182,6 +182,7 @@ def test_sigterm_ends_a_run_as_interrupted_and_it_resumes(reference, tmp_path):
     if proc.returncode == 0:  # finished before the signal arrived: nothing to check
         return
     assert proc.returncode == 130 and len(err) == 1 and "interrupted" in err[0], err
+    assert err[0].endswith(f"resume with --resume {run}"), err  # the path, not a placeholder
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "interrupted"
     out = _cli(["train", "--resume", str(run), "--no-progress"])
