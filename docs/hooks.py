@@ -26,7 +26,7 @@ def on_page_markdown(markdown: str, **kwargs) -> str:
 
         markdown = markdown.replace("<!-- config-reference -->", config_reference())
     if "<!-- sweep-reference -->" in markdown:
-        from jaxrnn.training import sweep_reference
+        from jaxrnn.sweeps import sweep_reference
 
         markdown = markdown.replace("<!-- sweep-reference -->", sweep_reference())
     if "<!-- cli-reference -->" in markdown:

@@ -32,3 +32,26 @@ def test_no_names_that_differ_by_an_underscore_or_a_plural():
             clashes.append((seen[key], name))
         seen.setdefault(key, name)
     assert not clashes, clashes
+
+
+def test_training_does_not_import_sweeps_and_no_import_hides_in_a_function():
+    """Sweeps build on training, never the reverse; and no module of the library imports
+    another of its own from inside a function (the way a cycle gets hidden). The command
+    line alone imports lazily, so that ``jaxrnn --help`` starts fast."""
+    import ast
+    import subprocess
+    import sys
+
+    probe = "import sys, jaxrnn.training; print('jaxrnn.sweeps' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+    hidden = []
+    for path in PACKAGE.rglob("*.py"):
+        if path.name == "cli.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                hidden += [f"{path.relative_to(PACKAGE)}:{sub.lineno}" for sub in ast.walk(node)
+                           if isinstance(sub, ast.ImportFrom) and sub.level > 0]
+    assert not hidden, hidden

@@ -25,7 +25,9 @@ from .._validate import require_x64
 from ..models import PLRNN
 from ..models.plrnn._regions import region_matrices
 from ..training._benchmark_objective import BenchmarkObjective
+from ..training._config_loading import config_from_dict
 from ..training._reconstruction_objective import ReconstructionObjective
+from ..training._run_dir import checkpoint_params
 from ._lyapunov import kaplan_yorke_dimension, lyapunov_spectrum
 from ._plrnn_cycles import MAX_SEQUENCES, cycles, exhaustive_feasible, trajectory_seeds
 
@@ -35,9 +37,6 @@ NEAR_ONE = 0.05  # |λ − 1| below this counts as a line-attractor direction
 
 
 def _load(run_dir: pathlib.Path, data_dir):
-    from ..training import config_from_dict
-    from ..training._run_dir import checkpoint_params
-
     if not (run_dir / "config.yaml").is_file():
         raise FileNotFoundError(f"{run_dir}: not a run directory (config.yaml missing)")
     config = config_from_dict(yaml.safe_load((run_dir / "config.yaml").read_text()))

@@ -5,12 +5,16 @@ from ._sweep_file import SweepSpec as SweepSpec
 from ._sweep_file import axis_values as axis_values
 from ._sweep_file import load_sweep as load_sweep
 from ._sweep_file import parse_sweep as parse_sweep
+from ._sweep_reference import sweep_keys as sweep_keys
+from ._sweep_reference import sweep_reference as sweep_reference
 from ._sweep_runner import plot_heatmap as plot_heatmap
 from ._sweep_runner import run_sweep as run_sweep
 from ._system_studies import STUDIES as STUDIES
 from ._system_studies import spectral_radius as spectral_radius
 
 __all__ = [
+    "sweep_keys",
+    "sweep_reference",
     "SweepError",
     "SweepSpec",
     "axis_values",

@@ -14,8 +14,6 @@ from ._config_loading import config_to_dict as config_to_dict
 from ._config_loading import load_config as load_config
 from ._config_reference import config_keys as config_keys
 from ._config_reference import config_reference as config_reference
-from ._config_reference import sweep_keys as sweep_keys
-from ._config_reference import sweep_reference as sweep_reference
 from ._hyper import Hyper as Hyper
 from ._model_zoo import build_model as build_model
 from ._model_zoo import predict as predict
@@ -48,8 +46,6 @@ __all__ = [
     "load_config",
     "config_keys",
     "config_reference",
-    "sweep_keys",
-    "sweep_reference",
     "build_model",
     "predict",
     "regulariser",

@@ -22,7 +22,7 @@ from ._config import (
     TrainConfig,
 )
 
-__all__ = ["config_keys", "config_reference", "sweep_keys", "sweep_reference"]
+__all__ = ["config_keys", "config_reference", "default_text"]
 
 SECTIONS = (
     ("task", TaskConfig),
@@ -46,7 +46,8 @@ ALLOWED = {
 }
 
 
-def _default(f: dataclasses.Field) -> str:
+def default_text(f: dataclasses.Field) -> str:
+    """A field's default as the references show it."""
     if f.default is dataclasses.MISSING:
         return "(a section)" if f.default_factory is not dataclasses.MISSING else "(required)"
     return "null" if f.default is None else repr(f.default).replace("'", "")
@@ -63,14 +64,14 @@ def config_keys() -> list[tuple[str, str, str, str]]:
     for f in dataclasses.fields(Config):
         if f.name in dict(SECTIONS):
             continue
-        rows.append((f.name, str(f.type), _default(f), f.metadata.get("doc", "")))
+        rows.append((f.name, str(f.type), default_text(f), f.metadata.get("doc", "")))
     for section, cls in SECTIONS:
         for f in dataclasses.fields(cls):
             key = f"{section}.{f.name}"
             doc = f.metadata.get("doc", "")
             if key in ALLOWED:
                 doc += f" (one of: {', '.join(ALLOWED[key])})"
-            rows.append((key, str(f.type), _default(f), doc))
+            rows.append((key, str(f.type), default_text(f), doc))
     return rows
 
 
@@ -83,39 +84,4 @@ def config_reference() -> str:
     """
     lines = ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
     lines += [f"| `{k}` | `{t}` | `{d}` | {doc} |" for k, t, d, doc in config_keys()]
-    return "\n".join(lines) + "\n"
-
-
-def sweep_keys() -> list[tuple[str, str, str, str]]:
-    """Every key of a sweep file as ``(key, type, default, description)``.
-
-    **Returns:**
-
-    A list of 4-tuples of strings, read from `SweepSpec`'s fields.
-    """
-    from ..sweeps._sweep_file import SweepSpec
-
-    return [
-        (
-            f.name,
-            str(f.type),
-            _default(f)
-            if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
-            else "(required)",
-            f.metadata.get("doc", ""),
-        )
-        for f in dataclasses.fields(SweepSpec)
-        if f.name != "path"
-    ]
-
-
-def sweep_reference() -> str:
-    """The Markdown table of every sweep-file key.
-
-    **Returns:**
-
-    The table, a ``str``.
-    """
-    lines = ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
-    lines += [f"| `{k}` | `{t}` | `{d}` | {doc} |" for k, t, d, doc in sweep_keys()]
     return "\n".join(lines) + "\n"
