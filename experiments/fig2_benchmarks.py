@@ -27,7 +27,7 @@ final epoch's value, the wall time and the time to first reach 0.99 (MNIST: 0.9)
 **Resumable**: a row already in ``results.csv`` is skipped; an interrupted
 run is resumed from its run directory ``--out/rundirs/<protocol>/<task>_<model>_T<T>``
 (``..._seed<S>`` for ``--seed S`` other than 0; committed
-with the results, so a later session resumes it too). Kill it
+with the results, so a later run resumes it too). Kill it
 at any time and start it again with the same arguments.
 
     nohup python experiments/fig2_benchmarks.py --out experiments/fig2 \\
@@ -101,7 +101,7 @@ FIELDS = ["task", "model", "T", "protocol", "seed", "status", "best_frac_correct
           "epoch_to_target", "wall_time_s", "s_per_epoch", "published", "stop_reason"]
 
 
-def _interrupt(signum, frame):  # a session's end (SIGTERM) leaves a clean summary behind
+def _interrupt(signum, frame):  # SIGTERM (a logout, a job limit) leaves a clean summary behind
     raise KeyboardInterrupt
 
 

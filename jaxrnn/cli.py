@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     run = {"train": _train, "sweep": _sweep, "analyse": _analyse}.get(args.command, _evaluate)
     import signal
 
-    def _terminate(signum, frame):  # kill/SIGTERM (e.g. a session ending): finish as Ctrl-C
+    def _terminate(signum, frame):  # kill/SIGTERM (a logout, a job limit): finish as Ctrl-C
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _terminate)  # the CLI owns its process; the library never
