@@ -227,3 +227,23 @@ def test_fig3_experiment_resumes_with_identical_rows(tmp_path):
             assert again[k] == before[k] or (again[k] != again[k] and before[k] != before[k]), k
     assert (out / "results.csv").is_file() and (out / "table.md").is_file()
     assert (out / "fig3.png").is_file()
+
+
+def test_analyse_points_a_population_to_its_members_and_refuses_an_em_run(tmp_path, capsys):
+    path, _ = _tiny_em(tmp_path)
+    run = tmp_path / "emrun"
+    assert main(["train", str(path), "--out", str(run), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["analyse", str(run)]) == 2
+    assert "load_em_models" in _err(capsys)
+    from jaxrnn.training import load_em_models
+
+    models = load_em_models(run)
+    assert models.A.shape == (2, 3)  # two restarts of one series, M = 3
+    pop = tmp_path / "pop"
+    for name in ("a", "b"):
+        (pop / "members" / name).mkdir(parents=True)
+        (pop / "members" / name / "config.yaml").write_text("name: x\n")
+    assert main(["analyse", str(pop)]) == 2
+    line = _err(capsys)
+    assert "a population of 2 runs" in line and str(pop / "members" / "a") in line

@@ -38,8 +38,20 @@ NEAR_ONE = 0.05  # |λ − 1| below this counts as a line-attractor direction
 
 def _load(run_dir: pathlib.Path, data_dir):
     if not (run_dir / "config.yaml").is_file():
+        members = sorted(p.parent for p in run_dir.glob("members/*/config.yaml"))
+        if members:  # a population or a training sweep: name its members
+            shown = ", ".join(str(m) for m in members[:3]) + (", ..." if len(members) > 3 else "")
+            raise FileNotFoundError(
+                f"{run_dir}: a population of {len(members)} runs; analyse one of its "
+                f"members: {shown}"
+            )
         raise FileNotFoundError(f"{run_dir}: not a run directory (config.yaml missing)")
     config = config_from_dict(yaml.safe_load((run_dir / "config.yaml").read_text()))
+    if config.train.method == "em":
+        raise ValueError(
+            f"{run_dir}: an EM fit (train.method: em); load its models with "
+            "jaxrnn.training.load_em_models"
+        )
     if config.model.name not in ("plrnn", "iplrnn", "rplrnn"):
         raise ValueError(
             f"{run_dir}: analyse needs a PLRNN run, this one trained "

@@ -14,6 +14,7 @@ from ._config_loading import config_to_dict as config_to_dict
 from ._config_loading import load_config as load_config
 from ._config_reference import config_keys as config_keys
 from ._config_reference import config_reference as config_reference
+from ._em_run import load_em_models as load_em_models
 from ._hyper import Hyper as Hyper
 from ._model_zoo import build_model as build_model
 from ._model_zoo import predict as predict
@@ -59,6 +60,7 @@ __all__ = [
     "load_model",
     "train",
     "train_population",
+    "load_em_models",
     "Hyper",
     "Trainer",
     "TrainingDiverged",

@@ -88,7 +88,17 @@ def _is_neuron(config: Config) -> bool:
 
 
 def load_em_models(run_dir: str | os.PathLike[str]) -> PLRNNStateSpace:
-    """The fitted models of an EM run directory, stacked over fits (leading axis)."""
+    """The fitted models of an EM run directory (``train.method: em``).
+
+    **Arguments:**
+
+    - `run_dir`: the run directory.
+
+    **Returns:**
+
+    A `jaxrnn.em.PLRNNStateSpace` whose arrays are stacked over the fits (leading axis,
+    in the order of ``fits.csv``: series-major, then restarts).
+    """
     path = pathlib.Path(run_dir) / "models.npz"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no fitted models (the EM run has not finished)")
