@@ -9,10 +9,12 @@ stderr; ``--debug`` adds the traceback.
 
 from __future__ import annotations
 
-import argparse
 import json
 import pathlib
+import re
 import sys
+
+from ._cli_parser import build_parser
 
 __all__ = ["main"]
 
@@ -22,106 +24,7 @@ EXIT_DIVERGED = 3
 EXIT_INTERRUPTED = 130
 _DEBUG = False
 
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="jaxrnn",
-        description="Train and evaluate recurrent networks (CTRNN, PLRNN, rPLRNN and the "
-        "Table-1 baselines) from YAML configs.",
-    )
-    parser.add_argument(
-        "--debug", action="store_true", help="show the full traceback with any error"
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    t = sub.add_parser(
-        "train",
-        help="train a model from a YAML config",
-        description="Train a model from a YAML config into a run directory (config.yaml, "
-        "metrics.jsonl, last.eqx/best.eqx checkpoints, summary.json, curves.png; with "
-        "train.method: em, the EM fit: em_trace.json, models.npz, fits.csv, summary.json, "
-        "free_run.png).",
-    )
-    t.add_argument("config", nargs="?", help="YAML config file (omit with --resume)")
-    t.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY.PATH=VALUE",
-        help="override a config value, e.g. --set train.epochs=5 (repeatable; "
-        "values are parsed as YAML)",
-    )
-    t.add_argument(
-        "--out",
-        metavar="DIR",
-        help="run directory (default: runs/<config name>); must not hold a run yet",
-    )
-    t.add_argument(
-        "--resume",
-        metavar="RUN_DIR",
-        help="continue the interrupted run in RUN_DIR from its last checkpoint",
-    )
-    t.add_argument(
-        "--data-dir",
-        metavar="DIR",
-        help="MNIST IDX directory when the config has no task.data_dir, or the directory "
-        "holding a recorded dataset such as bursting_neuron_authors "
-        "(default: $JAXRNN_DATA, then ../shared/data[/mnist])",
-    )
-    t.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-    e = sub.add_parser(
-        "evaluate",
-        help="re-compute test metrics of a run directory",
-        description="Re-compute the test metrics of a run directory from its best (default) "
-        "or last checkpoint and print them as JSON.",
-    )
-    e.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by 'jaxrnn train'")
-    e.add_argument(
-        "--checkpoint",
-        choices=("best", "last"),
-        default="best",
-        help="which checkpoint to evaluate (default: best)",
-    )
-    e.add_argument(
-        "--data-dir",
-        metavar="DIR",
-        help="MNIST IDX directory (default: $JAXRNN_DATA, then ../shared/data/mnist)",
-    )
-
-    a = sub.add_parser(
-        "analyse",
-        help="fixed points, cycles, eigenvalues and Lyapunov spectrum of a trained PLRNN run",
-        description="Analyse the best checkpoint of a PLRNN run directory: fixed points and "
-        "cycles up to --max-order (exhaustive for small M, SCYFI beyond), eigenvalues of the "
-        "region Jacobians visited by test trials, and the Lyapunov spectrum. Writes "
-        "analysis.json and analysis.png.",
-    )
-    a.add_argument("run_dir", metavar="RUN_DIR", help="a PLRNN run directory")
-    a.add_argument("--max-order", type=int, default=2, help="highest cycle order (default 2)")
-    a.add_argument("--out", metavar="DIR", help="output directory (default: RUN_DIR)")
-    a.add_argument(
-        "--data-dir",
-        metavar="DIR",
-        help="MNIST IDX directory (default: $JAXRNN_DATA, then ../shared/data/mnist)",
-    )
-    w = sub.add_parser(
-        "sweep",
-        help="run a sweep file: a grid over tau, dt or any numeric setting as one program",
-        description="Run a sweep file (a system grid through jaxrnn.sweep, or a population of "
-        "training runs) and write results.csv and, for 2-D grids, heatmap.png.",
-    )
-    w.add_argument("sweep_file", metavar="SWEEP.yaml", help="the sweep file")
-    w.add_argument("--out", metavar="DIR", help="output directory (default: runs/<sweep name>)")
-    w.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue an interrupted sweep in --out (finished grid chunks and "
-        "trained epochs are kept)",
-    )
-    w.add_argument("--no-progress", action="store_true", help="no progress output")
-    return parser
+_parser = build_parser  # the docs build reads every command's help from it
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
@@ -160,7 +63,7 @@ def _train(args) -> int:
             if not args.config:
                 return _fail("train needs a CONFIG file (or --resume RUN_DIR)")
             config = load_config(args.config, args.overrides)
-            run_dir = pathlib.Path(args.out) if args.out else pathlib.Path("runs") / config.name
+            run_dir = pathlib.Path(args.out or pathlib.Path("runs") / _run_name(config, args))
         summary = train(
             config,
             run_dir,
@@ -184,6 +87,12 @@ def _train(args) -> int:
     print(f"run directory: {run_dir}")
     print(json.dumps(summary, indent=2))
     return 0
+
+
+def _run_name(config, args) -> str:
+    """The default run directory's name: the config's name, each --set appended."""
+    suffix = "".join("+" + re.sub(r"[^\w.=+-]", "_", o) for o in args.overrides)
+    return config.name + suffix
 
 
 def _ended_summary(run_dir: pathlib.Path) -> dict | None:
@@ -226,12 +135,14 @@ def _analyse(args) -> int:
 
 
 def _sweep(args) -> int:
-    from .sweeps import load_sweep, run_sweep
+    from .sweeps import load_sweep, run_sweep, with_overrides
     from .tasks import DataError
     from .training import CheckpointError, ConfigError, RunExists
 
     try:
         spec = load_sweep(args.sweep_file)
+        if args.overrides:
+            spec = with_overrides(spec, args.overrides)
         out = pathlib.Path(args.out) if args.out else pathlib.Path("runs") / spec.name
         rows = run_sweep(spec, out, progress=not args.no_progress, resume=args.resume)
     except (ConfigError, DataError, RunExists, FileNotFoundError, CheckpointError) as e:

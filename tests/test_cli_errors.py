@@ -98,3 +98,17 @@ def test_an_internal_error_is_one_line_and_debug_shows_the_traceback(tmp_path, c
     assert main(["--debug", "train", str(config), "--out", str(tmp_path / "r")]) == 1
     err = capsys.readouterr().err
     assert "Traceback" in err and err.strip().splitlines()[-1].startswith("jaxrnn: error:")
+
+
+def test_set_overrides_name_the_default_run_directory(tmp_path, capsys, monkeypatch):
+    """Two variants of one config with different --set values do not collide."""
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(yaml.safe_dump(TINY))
+    assert main(["train", str(cfg), "--no-progress", "--set", "seed=1"]) == 0
+    assert main(["train", str(cfg), "--no-progress", "--set", "seed=2",
+                 "--set", "train.epochs=1"]) == 0
+    assert (tmp_path / "runs" / "tiny+seed=1" / "summary.json").is_file()
+    assert (tmp_path / "runs" / "tiny+seed=2+train.epochs=1" / "summary.json").is_file()
+    assert main(["train", str(cfg), "--no-progress", "--set", "seed=1"]) == 2  # no overwrite
+    assert "already holds a run" in capsys.readouterr().err

@@ -147,6 +147,27 @@ def test_training_sweep_trains_a_population_and_writes_a_heatmap(tmp_path):
     assert (out / "heatmap.png").is_file()
     assert len(list((out / "population" / "members").iterdir())) == 4
     assert main(["sweep", str(sweep), "--out", str(out), "--no-progress"]) == 2  # no overwrite
+    # --set overrides the base config (here: the number of epochs) for every member
+    out2 = tmp_path / "out2"
+    assert main(["sweep", str(sweep), "--out", str(out2), "--no-progress",
+                 "--set", "train.epochs=2"]) == 0
+    member = next((out2 / "population" / "members").iterdir())
+    assert yaml.safe_load((member / "config.yaml").read_text())["train"]["epochs"] == 2
+
+
+def test_sweep_set_is_for_training_sweeps_and_needs_key_value(tmp_path, capsys):
+    from jaxrnn.sweeps import with_overrides
+
+    system = tmp_path / "sys.yaml"
+    system.write_text(yaml.safe_dump(SYSTEM))
+    assert main(["sweep", str(system), "--set", "train.epochs=2"]) == 2
+    assert "--set overrides a training sweep" in capsys.readouterr().err
+    spec = parse_sweep({"kind": "training", "base": str(ROOT / "configs" / "quickstart.yaml"),
+                        "axes": {"seed": [0, 1]}, "set": {"train.epochs": 3}})
+    assert with_overrides(spec, ["train.epochs=5", "model.tau=0.001"]).set == {
+        "train.epochs": 5, "model.tau": 1e-3}
+    with pytest.raises(SweepError, match="key.path=value"):
+        with_overrides(spec, ["train.epochs"])
 
 
 def test_training_sweeps_may_only_vary_shape_free_settings(tmp_path):

@@ -5,6 +5,7 @@ from ._sweep_file import SweepSpec as SweepSpec
 from ._sweep_file import axis_values as axis_values
 from ._sweep_file import load_sweep as load_sweep
 from ._sweep_file import parse_sweep as parse_sweep
+from ._sweep_overrides import with_overrides as with_overrides
 from ._sweep_reference import sweep_keys as sweep_keys
 from ._sweep_reference import sweep_reference as sweep_reference
 from ._sweep_runner import plot_heatmap as plot_heatmap
@@ -20,6 +21,7 @@ __all__ = [
     "axis_values",
     "load_sweep",
     "parse_sweep",
+    "with_overrides",
     "plot_heatmap",
     "run_sweep",
     "STUDIES",

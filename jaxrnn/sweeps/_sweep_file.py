@@ -36,7 +36,13 @@ import numpy as np
 from ..training._config import ConfigError, document_fields
 from ..training._config_loading import read_yaml_mapping
 
-__all__ = ["SweepError", "SweepSpec", "load_sweep", "parse_sweep", "axis_values"]
+__all__ = [
+    "SweepError",
+    "SweepSpec",
+    "load_sweep",
+    "parse_sweep",
+    "axis_values",
+]
 
 KINDS = ("system", "training")
 TOP_KEYS = {
