@@ -168,6 +168,7 @@ def _pattern_iteration(model, x, inputs, z_init, single_flip, key, *, eps, tol, 
     return z, d, n, nv
 
 
+@eqx.filter_jit  # one compilation per shape and setting, however often it is called
 def posterior(
     model: PLRNNStateSpace,
     x: Float[ArrayLike, "T N"],
