@@ -18,9 +18,9 @@ dimension over the data's range (α = 1e-5; the authors' bins are not recoverabl
 D_stsp = the project's 30 bins per dimension; the amplitude-spectrum errors of V
 (`jaxrnn.metrics.spectrum_errors`) and the spectrum correlation r.
 
-    python experiments/fig3_em.py --out experiments/fig3_em --worker 0 --workers 2 &
-    python experiments/fig3_em.py --out experiments/fig3_em --worker 1 --workers 2 &
-    python experiments/fig3_em.py --out experiments/fig3_em --report
+    python experiments/fig3_em.py --out experiments/fig3_em             # one process
+    python experiments/fig3_em.py --out experiments/fig3_em --jobs 2    # one per core
+    python experiments/fig3_em.py --out experiments/fig3_em --report    # collect only
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import csv
 import json
 import os
 import pathlib
+import sys
 import time
 
 import jax
@@ -439,6 +440,50 @@ def _figure(out, rows, tables, series):
     fig.savefig(out / "fig3.png", dpi=100)
 
 
+def _run_workers(argv: list[str], args) -> int:
+    """``--jobs N``: N copies of this command, each with its share of the jobs; a failing
+    worker stops the others (finished fits are kept: run the command again to resume)."""
+    import signal
+    import subprocess
+
+    rest, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in ("--jobs", "--worker", "--workers"):
+            skip = True
+        elif not a.startswith(("--jobs=", "--worker=", "--workers=")):
+            rest.append(a)
+    cmd = [sys.executable, str(pathlib.Path(__file__).resolve()), *rest]
+    procs = [
+        subprocess.Popen([*cmd, "--worker", str(i), "--workers", str(args.jobs)])
+        for i in range(args.jobs)
+    ]
+
+    def stop(*_):
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+
+    signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(130)))
+    try:
+        while any(p.poll() is None for p in procs):
+            failed = [i for i, p in enumerate(procs) if p.poll() not in (None, 0)]
+            if failed:
+                stop()
+                print(
+                    f"worker {failed[0]} failed (exit {procs[failed[0]].returncode}); the "
+                    "others were stopped; run the command again to resume",
+                    file=sys.stderr,
+                )
+                return 1
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        stop()
+        return 130
+    return main([*rest, "--report"])
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=pathlib.Path, default=pathlib.Path("experiments/fig3_em"))
@@ -465,8 +510,14 @@ def main(argv=None):
         "--max-iterations", type=int, default=19, help="EM iterations per stage at most"
     )
     ap.add_argument("--epochs", type=int, default=100, help="BPTT epochs")
-    ap.add_argument("--worker", type=int, default=0)
-    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--worker", type=int, default=0, help="this process's share of the jobs")
+    ap.add_argument("--workers", type=int, default=1, help="processes sharing the jobs")
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="start this many worker processes (one per core) and report when all end",
+    )
     ap.add_argument(
         "--data-dir",
         default=None,
@@ -474,6 +525,8 @@ def main(argv=None):
     )
     ap.add_argument("--report", action="store_true", help="only collect the fits written so far")
     args = ap.parse_args(argv)
+    if args.jobs > 1 and not args.report:
+        return _run_workers(list(sys.argv[1:] if argv is None else argv), args)
     if args.tag is None:
         args.tag = (
             "bptt" if args.method == "bptt" else ("em" if args.cross == "authors" else "em_exact")
@@ -489,4 +542,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
