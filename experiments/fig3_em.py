@@ -359,6 +359,10 @@ def _figure(out, rows, tables, series):
     )
     for n, (tag, table) in enumerate(tables.items()):
         col = f"C{n}"
+        sizes = sorted({r["M"] for r in rows if r["tag"] == tag})
+        label_tag = (
+            f"{tag}, M = {sizes[0]}–{sizes[-1]}" if len(sizes) > 1 else f"{tag}, M = {sizes[0]}"
+        )
         idx = [TAUS.index(t["tau"]) for t in table if t["tau"] in TAUS]
 
         def get(k, table=table):
@@ -371,10 +375,16 @@ def _figure(out, rows, tables, series):
             color=col,
             marker="o",
             capsize=3,
-            label=f"jaxrnn {tag}",
+            label=f"jaxrnn {label_tag}",
         )
         axB.errorbar(
-            idx, get("mse"), get("mse_sem"), color=col, marker="o", capsize=3, label=f"jaxrnn {tag}"
+            idx,
+            get("mse"),
+            get("mse_sem"),
+            color=col,
+            marker="o",
+            capsize=3,
+            label=f"jaxrnn {label_tag}",
         )
         axC.errorbar(
             idx,
@@ -383,7 +393,7 @@ def _figure(out, rows, tables, series):
             color=col,
             marker="o",
             capsize=3,
-            label=f"jaxrnn {tag} ≤ 50 Hz",
+            label=f"jaxrnn {label_tag} ≤ 50 Hz",
         )
         axC.errorbar(
             idx,
@@ -393,10 +403,16 @@ def _figure(out, rows, tables, series):
             ls="--",
             marker="o",
             capsize=3,
-            label=f"jaxrnn {tag} 50–600 Hz",
+            label=f"jaxrnn {label_tag} 50–600 Hz",
         )
         axR.errorbar(
-            idx, get("r"), get("r_sem"), color=col, marker="o", capsize=3, label=f"jaxrnn {tag}"
+            idx,
+            get("r"),
+            get("r_sem"),
+            color=col,
+            marker="o",
+            capsize=3,
+            label=f"jaxrnn {label_tag}",
         )
     for ax, title in [
         (axA, "A: D_KL (kept runs)"),
@@ -436,6 +452,16 @@ def _figure(out, rows, tables, series):
             fontsize=10,
         )
         ax.legend(fontsize=8, loc="upper right")
+    else:
+        axes_d[0].text(
+            0.5,
+            0.5,
+            f"D: the example fit (M = {M}, τ_code = {tau:g}, file {f}) is not fitted yet",
+            ha="center",
+            va="center",
+            transform=axes_d[0].transAxes,
+        )
+        axes_d[0].set_axis_off()
     fig.tight_layout()
     fig.savefig(out / "fig3.png", dpi=100)
 
