@@ -74,7 +74,9 @@ class SweepResult:
         return out
 
     def to_csv(self, path) -> None:
-        """The tidy table (`rows`) as a CSV file, written atomically."""
+        """The tidy table (`rows`) as a CSV file, written atomically (its folder is made
+        when missing)."""
+        pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
         write_csv(path, self.rows())
 
 

@@ -39,6 +39,7 @@ from ._system_kinds import AbstractContinuousSystem, AbstractDiscreteSystem
 __all__ = ["Trajectory", "simulate", "DEFAULT_DIVERGENCE_THRESHOLD"]
 
 DEFAULT_DIVERGENCE_THRESHOLD = 1e8
+"""`simulate` flags a trajectory as diverged once any |state| exceeds this (or is not finite)."""
 
 
 class Trajectory(eqx.Module):

@@ -59,5 +59,5 @@ def test_page_code_runs(page, tmp_path, monkeypatch):
         assert len(namespace["fps"]) == 3 and len(namespace["c12"]) > 0
         assert namespace["spec"][0] > 0.05  # the chaotic PLRNN
     if page.name == "sweeps.md":
-        assert (tmp_path / "sweep.csv").read_text().count("\n") == 1 + 60  # 3 x 20 points
+        assert (tmp_path / "runs" / "sweep.csv").read_text().count("\n") == 1 + 60  # 3 x 20 points
         assert len(os.listdir(tmp_path / "runs" / "tau_x_seed" / "members")) == 2

@@ -26,7 +26,9 @@ from ._plrnn_cycles import cycles as find_cycles
 __all__ = ["Basins", "basins", "DIVERGENT", "UNMATCHED"]
 
 DIVERGENT = -1
+"""Basin label of initial states whose orbit diverges."""
 UNMATCHED = -2
+"""Basin label of initial states that reach no attractor found."""
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,7 @@ STUDY_OUTPUTS = {
     "trajectory": ("final_norm", "mean_norm", "max_norm"),
 }
 STUDIES = tuple(STUDY_DEFAULTS)
+"""The measures a system sweep can compute (its ``measure:`` names)."""
 
 
 def spectral_radius(M, squarings: int = 40):

@@ -22,6 +22,7 @@ BURSTING_INITIAL_STATE = (
     0.0386,
     0.0231,
 )  # (V, n, h), seed 003, Sect. 4.2 (the authors' data)
+"""The bursting neuron's initial state (V, n, h) of the authors' data."""
 
 
 def _f(default):

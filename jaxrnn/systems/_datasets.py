@@ -174,6 +174,7 @@ DATASETS = {
         n_train=3,
     ),
 }
+"""The named simulated datasets of `dataset` and their settings."""
 
 
 def dataset(name: str, **overrides) -> TimeSeriesData:

@@ -32,6 +32,7 @@ RECORDED = {
         "doc": "the authors' three z-scored series (V, n, h) of 1501 steps at 0.5 ms",
     },
 }
+"""The named recorded datasets of `recorded_dataset`: folder, files and step."""
 
 
 class RecordedDataError(ValueError):

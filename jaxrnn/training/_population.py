@@ -35,6 +35,7 @@ POPULATION_KEYS = (
     "train.learning_rate",
     "forcing.alpha",
 )
+"""The config keys that may differ between the members of one population."""
 
 
 def _flat(d: dict, prefix: str = "") -> dict:
