@@ -7,7 +7,6 @@ from typing import ClassVar
 
 import diffrax
 import numpy as np
-from diffrax._local_interpolation import ThirdOrderHermitePolynomialInterpolation
 
 __all__ = ["RK4", "get_solver"]
 
@@ -30,8 +29,8 @@ class RK4(diffrax.AbstractERK):
     """
 
     tableau: ClassVar[diffrax.ButcherTableau] = _rk4_tableau
-    interpolation_cls: ClassVar[Callable[..., ThirdOrderHermitePolynomialInterpolation]] = (
-        ThirdOrderHermitePolynomialInterpolation.from_k
+    interpolation_cls: ClassVar[Callable[..., diffrax.ThirdOrderHermitePolynomialInterpolation]] = (
+        diffrax.ThirdOrderHermitePolynomialInterpolation.from_k
     )
 
     def order(self, terms):
