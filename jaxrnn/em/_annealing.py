@@ -22,7 +22,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, Int, Shaped
 
 from .._validate import require_x64
 from ._settings import EMSettings, authors_init, regularised_units
@@ -96,7 +96,7 @@ def fit_em(
     *,
     tau: Float[ArrayLike, " F"] | float = 0.0,
     lam: Float[ArrayLike, " F"] | float | None = None,
-    keys: PRNGKeyArray,
+    keys: Shaped[Array, "F ..."],
     inputs: Float[ArrayLike, "F T K"] | None = None,
     settings: EMSettings | None = None,
     init: PLRNNStateSpace | None = None,

@@ -51,9 +51,7 @@ def _density_at_zero(mu, v):
     return jnp.exp(-0.5 * mu * mu / v) / jnp.sqrt(2.0 * math.pi * v)
 
 
-def relu_mean(
-    mu: Float[ArrayLike, "*shape"], v: Float[ArrayLike, "*shape"]
-) -> Float[Array, "*shape"]:
+def relu_mean(mu: Float[ArrayLike, "*a"], v: Float[ArrayLike, "*b"]) -> Float[Array, "*out"]:
     """E[relu(z)] for z ~ N(μ, v): ``μ Φ(μ/σ) + v N(0; μ, v)``.
 
     **Arguments:**
@@ -69,9 +67,7 @@ def relu_mean(
     return mu * ndtr(mu / jnp.sqrt(v)) + v * _density_at_zero(mu, v)
 
 
-def relu_square(
-    mu: Float[ArrayLike, "*shape"], v: Float[ArrayLike, "*shape"]
-) -> Float[Array, "*shape"]:
+def relu_square(mu: Float[ArrayLike, "*a"], v: Float[ArrayLike, "*b"]) -> Float[Array, "*out"]:
     """E[relu(z)²] for z ~ N(μ, v): ``(μ² + v) Φ(μ/σ) + μ v N(0; μ, v)``.
 
     **Arguments:**
@@ -88,11 +84,11 @@ def relu_square(
 
 
 def relu_cross_z(
-    mu_k: Float[ArrayLike, "*shape"],
-    mu_l: Float[ArrayLike, "*shape"],
-    v_l: Float[ArrayLike, "*shape"],
-    v_kl: Float[ArrayLike, "*shape"],
-) -> Float[Array, "*shape"]:
+    mu_k: Float[ArrayLike, "*a"],
+    mu_l: Float[ArrayLike, "*b"],
+    v_l: Float[ArrayLike, "*c"],
+    v_kl: Float[ArrayLike, "*d"],
+) -> Float[Array, "*out"]:
     """E[z_k relu(z_l)] for jointly Gaussian (z_k, z_l) with means μ_k, μ_l, Var z_l = v_l
     and Cov = v_kl: ``(μ_k μ_l + v_kl) Φ(μ_l/σ_l) + μ_k v_l N(0; μ_l, v_l)`` (exact).
 
@@ -114,8 +110,8 @@ def relu_cross_z(
 
 
 def bivariate_normal_cdf(
-    a: Float[ArrayLike, "*shape"], b: Float[ArrayLike, "*shape"], rho: Float[ArrayLike, "*shape"]
-) -> Float[Array, "*shape"]:
+    a: Float[ArrayLike, "*a"], b: Float[ArrayLike, "*b"], rho: Float[ArrayLike, "*c"]
+) -> Float[Array, "*out"]:
     """Φ₂(a, b; ρ) = P(u ≤ a, w ≤ b) for standard normals with correlation ρ.
 
     Plackett's identity with r = sin θ: ``Φ(a)Φ(b) + (1/2π) ∫₀^{asin ρ}
@@ -146,12 +142,12 @@ def bivariate_normal_cdf(
 
 
 def relu_cross_exact(
-    mu_k: Float[ArrayLike, "*shape"],
-    mu_l: Float[ArrayLike, "*shape"],
-    v_k: Float[ArrayLike, "*shape"],
-    v_l: Float[ArrayLike, "*shape"],
-    v_kl: Float[ArrayLike, "*shape"],
-) -> Float[Array, "*shape"]:
+    mu_k: Float[ArrayLike, "*a"],
+    mu_l: Float[ArrayLike, "*b"],
+    v_k: Float[ArrayLike, "*c"],
+    v_l: Float[ArrayLike, "*d"],
+    v_kl: Float[ArrayLike, "*e"],
+) -> Float[Array, "*out"]:
     """E[relu(z_k) relu(z_l)] for jointly Gaussian (z_k, z_l), exactly.
 
     With σ the standard deviations, ρ = v_kl/(σ_k σ_l), α = μ_k/σ_k, β = μ_l/σ_l,
@@ -188,12 +184,12 @@ def relu_cross_exact(
 
 
 def relu_cross_authors(
-    mu_k: Float[ArrayLike, "*shape"],
-    mu_l: Float[ArrayLike, "*shape"],
-    v_k: Float[ArrayLike, "*shape"],
-    v_l: Float[ArrayLike, "*shape"],
-    v_kl: Float[ArrayLike, "*shape"],
-) -> Float[Array, "*shape"]:
+    mu_k: Float[ArrayLike, "*a"],
+    mu_l: Float[ArrayLike, "*b"],
+    v_k: Float[ArrayLike, "*c"],
+    v_l: Float[ArrayLike, "*d"],
+    v_kl: Float[ArrayLike, "*e"],
+) -> Float[Array, "*out"]:
     """The authors' approximation of E[relu(z_k) relu(z_l)], symmetrised.
 
     With the conditional moments at zero s²_{k|l} = v_k − v_kl²/v_l and

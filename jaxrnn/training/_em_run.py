@@ -28,6 +28,7 @@ import os
 import pathlib
 import time
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -105,7 +106,13 @@ def load_em_models(run_dir: str | os.PathLike[str]) -> PLRNNStateSpace:
     with np.load(path) as z:
         arrays = {k: jnp.asarray(z[k]) for k in _FIELDS}
         observation = str(z["observation"]) if "observation" in z else "relu"
-    return PLRNNStateSpace(**arrays, observation=observation)  # type: ignore[arg-type]
+    one = PLRNNStateSpace(
+        **{k: v[0] for k, v in arrays.items()},
+        observation=observation,  # type: ignore[arg-type]
+    )
+    # the stacked arrays go in past __init__, whose annotations describe one model
+    stacked = [arrays[k] for k in _FIELDS]
+    return eqx.tree_at(lambda m: [getattr(m, k) for k in _FIELDS], one, stacked)
 
 
 def _scores(model: PLRNNStateSpace, x: np.ndarray, n_steps: int, neuron: bool, dt: float):
