@@ -386,3 +386,23 @@ def test_fit_em_refuses_bad_input(x64):
         fit_em(data.at[0, 3, 1].set(jnp.inf), 2, keys=keys)
     with pytest.raises(ValueError, match="sigmas"):
         EMSettings(sigmas=(1.0, 0.0))
+
+
+def test_an_em_model_is_a_jaxrnn_plrnn_for_the_analysis_tools(x64):
+    """to_plrnn: the same noise-free trajectory through jaxrnn.simulate, the same
+    observations, and a fixed point of the map that `cycles` finds is one of the model."""
+    import jaxrnn
+    from jaxrnn.analysis import cycles
+
+    key = jax.random.PRNGKey(8)
+    m, x, s = _model(key, M=3, K=1, T=30, sigma=0.2)
+    plrnn = m.to_plrnn(n_regularised=2)
+    assert plrnn.n_regularised == 2
+    x_free, z_free = m.free_run(30, s)
+    traj = jaxrnn.simulate(plrnn, m.mu0 + m.C @ s[0], inputs=s[1:])
+    np.testing.assert_allclose(traj.ys, z_free, atol=1e-12)
+    np.testing.assert_allclose(jax.vmap(plrnn.observe)(z_free), x_free, atol=1e-12)
+    np.testing.assert_allclose(jnp.exp(plrnn.observation.log_noise_var), m.Gamma, rtol=1e-12)
+    auto = PLRNNStateSpace(m.A, m.W, m.h, jnp.zeros((3, 0)), m.mu0, m.B, m.Gamma, m.sigma)
+    for z in np.asarray(cycles(auto.to_plrnn(), 1).points).reshape(-1, 3):
+        np.testing.assert_allclose(auto.drift(jnp.asarray(z)) + auto.h, z, atol=1e-9)

@@ -20,6 +20,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
+from ..models import PLRNN
+
 __all__ = ["PLRNNStateSpace"]
 
 
@@ -131,6 +133,39 @@ class PLRNNStateSpace(eqx.Module):
             jnp.log(self.Gamma)
         )
         return -0.5 * (quad + logdet)
+
+    def to_plrnn(self, *, n_regularised: int = 0) -> PLRNN:
+        """The same model as a `jaxrnn.PLRNN` (dynamics A, W, h, C, learned μ₀, process
+        noise √σ per unit, observation x = B g(z) with Γ), so that the analysis tools —
+        fixed points, cycles, basins, Lyapunov spectra — and `jaxrnn.simulate` apply to
+        an EM fit.
+
+        **Arguments:**
+
+        - `n_regularised`: how many leading units carried the line-attractor prior (a
+          label for the analysis; the fitted values are what they are).
+
+        **Returns:**
+
+        A `jaxrnn.PLRNN`.
+        """
+        M = self.latent_size
+        plrnn = PLRNN.from_arrays(
+            self.A,
+            self.W * (1.0 - jnp.eye(M, dtype=self.W.dtype)),
+            self.h,
+            self.C,
+            self.B,
+            n_regularised=n_regularised,
+            observation_link=self.observation,
+            noise_std=jnp.full((M,), jnp.sqrt(self.sigma)),
+            mu0=self.mu0,
+        )
+        return eqx.tree_at(
+            lambda p: p.observation.log_noise_var,
+            plrnn,
+            jnp.log(self.Gamma),  # type: ignore
+        )
 
     def log_likelihood_constant(self, T: int) -> float:
         """The dropped constant −½ (M + N) T log 2π."""
