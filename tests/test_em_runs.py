@@ -162,8 +162,13 @@ def test_em_run_directory_from_the_cli(tmp_path, capsys):
     assert main(["train", str(path), "--out", str(run)]) == 2
     assert "already holds a run" in _err(capsys)
     models = np.load(run / "models.npz")["W"].copy()
-    assert main(["train", "--resume", str(run), "--no-progress"]) == 0
+    stamp = (run / "models.npz").stat().st_mtime_ns
+    assert main(["train", "--resume", str(run), "--no-progress"]) == 0  # finished: kept
+    assert (run / "models.npz").stat().st_mtime_ns == stamp
+    (run / "summary.json").write_text(json.dumps({"status": "running"}))  # as if killed
+    assert main(["train", "--resume", str(run), "--no-progress"]) == 0  # fitted again
     np.testing.assert_array_equal(np.load(run / "models.npz")["W"], models)
+    assert json.loads((run / "summary.json").read_text())["status"] == "completed"
 
 
 @pytest.mark.parametrize("override, key", [

@@ -13,8 +13,8 @@ stage, and writes::
     free_run.png     each series against the noise-free free run (from μ₀) of its
                      best-ℓ fit
 
-The fit is deterministic given the config, so ``--resume`` of an EM run that did not
-finish fits it again. ``jaxrnn evaluate`` recomputes the scores from ``models.npz``.
+The fit is deterministic given the config: ``--resume`` keeps a finished EM run and fits
+one that did not finish again. ``jaxrnn evaluate`` recomputes the scores from ``models.npz``.
 Free-run scores: D_stsp (30 bins per dimension), D_H, whether the run diverges
 globally (`jaxrnn.metrics.diverged`), and for the bursting-neuron data the Fig. 3
 spectrum errors of the first variable (V).

@@ -68,6 +68,16 @@ def _read_config(run_dir: pathlib.Path) -> Config:
     return config_from_dict(yaml.safe_load((run_dir / "config.yaml").read_text()))
 
 
+def _em_finished(run_dir: pathlib.Path) -> dict | None:
+    """The summary of an EM run that completed (its models written), else None."""
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text())
+    except (OSError, ValueError):
+        return None
+    done = summary.get("status") == "completed" and (run_dir / "models.npz").is_file()
+    return summary if done else None
+
+
 def train(
     config: Config | None,
     run_dir: str | os.PathLike[str],
@@ -115,6 +125,8 @@ def train(
             write_text(
                 run_dir / "config.yaml", yaml.safe_dump(config_to_dict(config), sort_keys=False)
             )
+        elif (done := _em_finished(run_dir)) is not None:
+            return done  # a finished fit is kept; an unfinished one is fitted again
         return train_em(config, run_dir, data=data, progress=progress)
     trainer = Trainer(config, data_dir=data_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
