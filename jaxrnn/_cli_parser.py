@@ -7,6 +7,23 @@ import argparse
 __all__ = ["build_parser"]
 
 
+_DATA_DIR_HELP = (
+    "MNIST IDX directory when the config has no task.data_dir, or the directory holding a "
+    "recorded dataset such as bursting_neuron_authors (default: $JAXRNN_DATA, then "
+    "../shared/data[/mnist] from the working directory and beside the jaxrnn checkout)"
+)
+
+
+def _add_data_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", metavar="DIR", help=_DATA_DIR_HELP)
+
+
+def _add_set(p: argparse.ArgumentParser, help: str) -> None:
+    p.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE", help=help
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``jaxrnn`` command's argument parser (its help is the command-line reference)."""
     parser = argparse.ArgumentParser(
@@ -28,14 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
         "free_run.png).",
     )
     t.add_argument("config", nargs="?", help="YAML config file (omit with --resume)")
-    t.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY.PATH=VALUE",
-        help="override a config value, e.g. --set train.epochs=5 (repeatable; "
-        "values are parsed as YAML)",
+    _add_set(
+        t,
+        "override a config value, e.g. --set train.epochs=5 (repeatable; values are "
+        "parsed as YAML)",
     )
     t.add_argument(
         "--out",
@@ -48,14 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="RUN_DIR",
         help="continue the interrupted run in RUN_DIR from its last checkpoint",
     )
-    t.add_argument(
-        "--data-dir",
-        metavar="DIR",
-        help="MNIST IDX directory when the config has no task.data_dir, or the directory "
-        "holding a recorded dataset such as bursting_neuron_authors "
-        "(default: $JAXRNN_DATA, then ../shared/data[/mnist] from the working directory and "
-        "beside the jaxrnn checkout)",
-    )
+    _add_data_dir(t)
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     e = sub.add_parser(
@@ -71,11 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="best",
         help="which checkpoint to evaluate (default: best)",
     )
-    e.add_argument(
-        "--data-dir",
-        metavar="DIR",
-        help="MNIST IDX directory (default: $JAXRNN_DATA, then ../shared/data/mnist)",
-    )
+    _add_data_dir(e)
 
     a = sub.add_parser(
         "analyse",
@@ -88,11 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("run_dir", metavar="RUN_DIR", help="a PLRNN run directory")
     a.add_argument("--max-order", type=int, default=2, help="highest cycle order (default 2)")
     a.add_argument("--out", metavar="DIR", help="output directory (default: RUN_DIR)")
-    a.add_argument(
-        "--data-dir",
-        metavar="DIR",
-        help="MNIST IDX directory (default: $JAXRNN_DATA, then ../shared/data/mnist)",
-    )
+    _add_data_dir(a)
     w = sub.add_parser(
         "sweep",
         help="run a sweep file: a grid over tau, dt or any numeric setting as one program",
@@ -101,13 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     w.add_argument("sweep_file", metavar="SWEEP.yaml", help="the sweep file")
     w.add_argument("--out", metavar="DIR", help="output directory (default: runs/<sweep name>)")
-    w.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY.PATH=VALUE",
-        help="training sweeps: override a value of the base config, e.g. --set "
+    _add_set(
+        w,
+        "training sweeps: override a value of the base config, e.g. --set "
         "train.epochs=5 (repeatable; added to the sweep file's set:)",
     )
     w.add_argument(
