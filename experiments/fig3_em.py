@@ -349,6 +349,18 @@ def report(out: pathlib.Path, series) -> None:
     _figure(out, rows, tables, series)
 
 
+def _ranges(values: list[int]) -> str:
+    """[8, 9, 10, 12, 18] -> '8–10, 12, 18'."""
+    parts, start = [], None
+    for i, v in enumerate(values):
+        if start is None:
+            start = v
+        if i + 1 == len(values) or values[i + 1] != v + 1:
+            parts.append(f"{start}–{v}" if v != start else f"{v}")
+            start = None
+    return ", ".join(parts)
+
+
 def _figure(out, rows, tables, series):
     import matplotlib
 
@@ -394,9 +406,7 @@ def _figure(out, rows, tables, series):
     for n, (tag, table) in enumerate(tables.items()):
         col = f"C{n}"
         sizes = sorted({r["M"] for r in rows if r["tag"] == tag})
-        label_tag = (
-            f"{tag}, M = {sizes[0]}–{sizes[-1]}" if len(sizes) > 1 else f"{tag}, M = {sizes[0]}"
-        )
+        label_tag = f"{tag}, M = {_ranges(sizes)}"
         idx = [TAUS.index(t["tau"]) for t in table if t["tau"] in TAUS]
 
         def get(k, table=table):
