@@ -168,7 +168,7 @@ def _figure(path: pathlib.Path, series, gens, best, dt) -> None:
             ax.set_ylim(lo - pad, hi + pad)  # a diverging run leaves the frame
             if s == 0:
                 ax.set_ylabel(f"x{d + 1}")
-        gone = not np.all(np.abs(gens[f]) <= 10 * np.abs(series[s]).max(axis=0))
+        gone = diverged(gens[f], series[s])  # the same rule as the scores
         axes[0, s].set_title(f"series {s + 1} (fit {f}{', diverges' if gone else ''})", fontsize=9)
         axes[-1, s].set_xlabel(f"time (steps × {dt:g})")
     axes[0, 0].legend(fontsize=7)
