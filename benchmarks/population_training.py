@@ -35,14 +35,18 @@ def base_config(T, B, steps):
 
 
 def run_chunk(tr):
+    """One chunk of update steps by the trainer's compiled program (its buffers donated
+    and replaced each call, as in training)."""
     idx = jnp.asarray(tr.epoch_batches(0))
     live = jnp.ones(idx.shape[0], bool)
-    alive = jnp.asarray(tr.alive if tr.P > 1 else tr.alive[0])
-    above = jnp.asarray(tr.above if tr.P > 1 else tr.above[0])
+    state = [tr.init_state()]
 
     def go():
-        tr.params, tr.opt_state, _, _, losses, _ = tr._chunk_fn(
-            tr.params, tr.opt_state, tr.hyper, alive, above, tr.objective.train_data, idx, live)
+        s = state[0]
+        params, opt_state, _, _, losses, _ = tr._chunk_fn(
+            s.params, s.opt_state, s.hyper, jnp.asarray(s.alive), jnp.asarray(s.above),
+            tr.objective.train_data, idx, live)
+        state[0] = s.replace(params=params, opt_state=opt_state)
         return losses
     return go
 

@@ -54,12 +54,14 @@ def jax_step_time(B: int, steps: int, unroll_chunk: int) -> float:
     tr = Trainer(cfg)
     idx = jnp.asarray(tr.epoch_batches(0)[:steps])
     live = jnp.ones(steps, bool)
-    alive = jnp.asarray(True)
-    above = jnp.asarray(0, jnp.int32)
+    state = [tr.init_state()]
 
-    def run():
-        tr.params, tr.opt_state, _, _, losses, _ = tr._chunk_fn(
-            tr.params, tr.opt_state, tr.hyper, alive, above, tr.objective.train_data, idx, live)
+    def run():  # the trainer's compiled chunk of update steps (a population of one)
+        s = state[0]
+        params, opt_state, _, _, losses, _ = tr._chunk_fn(
+            s.params, s.opt_state, s.hyper, jnp.asarray(s.alive), jnp.asarray(s.above),
+            tr.objective.train_data, idx, live)
+        state[0] = s.replace(params=params, opt_state=opt_state)
         return losses
 
     jax.block_until_ready(run())  # compile

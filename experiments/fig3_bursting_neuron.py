@@ -82,7 +82,7 @@ def main(argv=None):
         trainer = Trainer(members[0])
         series = np.asarray(trainer.objective.eval_series)
         for member, change, summ in zip(members, changes, summaries):
-            params = load_tree(pop_dir / "members" / member.name / "best.eqx", trainer.params)
+            params = load_tree(pop_dir / "members" / member.name / "best.eqx", trainer.member_params())
             metrics, gen = score(eqx.combine(params, trainer.static), series)
             rows.append({"M": M, "tau_x1500": round(change["model.tau"] * 1500, 6),
                          "seed": change["seed"], "best_epoch": summ["best_epoch"],

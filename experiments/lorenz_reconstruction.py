@@ -49,7 +49,8 @@ def main(argv=None):
     base = load_config(ROOT / "configs" / "reconstruction_lorenz63.yaml", overrides)
     changes = [{"seed": s} for s in range(args.seeds)]
     members = population_configs(base, changes)
-    untrained = Trainer(members[0], members=members).evaluate()
+    initial = Trainer(members[0], members=members)
+    untrained = initial.evaluate(initial.init_state().params)
     summaries = train_population(base, changes, out, resume=(out / "population.yaml").exists(),
                                  progress=False)
     lines = ["seed  untrained D_stsp  trained D_stsp  untrained D_H  trained D_H  best epoch"]
@@ -59,7 +60,7 @@ def main(argv=None):
     best_i = int(np.argmin([m["best_d_stsp"] for m in summaries]))
     member = members[best_i]
     trainer = Trainer(member)
-    params = load_tree(out / "members" / member.name / "best.eqx", trainer.params)
+    params = load_tree(out / "members" / member.name / "best.eqx", trainer.member_params())
     model = eqx.combine(params, trainer.static)
     true = np.asarray(trainer.objective.eval_series[0])
     gen = np.asarray(free_run(model, jnp.asarray(true[0]), 20000))

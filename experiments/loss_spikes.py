@@ -56,21 +56,20 @@ def main(argv=None):
         "train.abort_loss=null", f"model.learn_z0={'true' if args.learn_z0 else 'false'}"])
     tr = Trainer(cfg)
     state_path, steps_path = out / "state.eqx", out / "steps.npy"
-    epoch, rows, steps = 0, [], np.zeros(0)
+    epoch, rows, steps, state = 0, [], np.zeros(0), tr.init_state()
     if state_path.is_file() and steps_path.is_file() and (out / "epochs.csv").is_file():
-        s = load_tree(state_path, tr.state_tree(0, 0, 0.0, 0.0, 0))
-        tr.load_states([s])
-        epoch = int(s["epoch"])
+        state = load_tree(state_path, state)
+        epoch = int(state.epoch)
         steps = np.load(steps_path)[: epoch * tr.batches_per_epoch]
         with open(out / "epochs.csv") as f:
             rows = [r for r in csv.DictReader(f) if int(r["epoch"]) <= epoch]
         print(f"resuming after epoch {epoch}")
     while epoch < args.epochs:
         t0 = time.perf_counter()
-        _, losses = tr.run_epoch(epoch, epoch * tr.batches_per_epoch)
-        losses = np.asarray(losses)
+        state, losses, _ = tr.run_epoch(state)
+        losses = np.asarray(losses)[:, 0]
         epoch += 1
-        m = tr.evaluate()
+        m = tr.evaluate(state.params)[0]
         over = losses > args.threshold
         row = {"epoch": epoch, "train_loss_mean": float(np.mean(losses)),
                "train_loss_median": float(np.median(losses)),
@@ -82,7 +81,7 @@ def main(argv=None):
         steps = np.concatenate([steps, losses])
         np.save(steps_path, steps)
         write_csv(out / "epochs.csv", rows)
-        save_tree(state_path, tr.state_tree(epoch, epoch * tr.batches_per_epoch, 0.0, 0.0, 0))
+        save_tree(state_path, state)
         print(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
                         for k, v in row.items()), flush=True)
 

@@ -66,7 +66,7 @@ def _assert_whole(run: pathlib.Path):
 
 
 def _leaves(path, config):
-    template = Trainer(config).state_tree(0, 0, 0.0, 0.0, 0)
+    template = Trainer(config).init_state()
     return [np.asarray(x) for x in jax.tree_util.tree_leaves(load_tree(path, template))]
 
 

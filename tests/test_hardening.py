@@ -45,20 +45,20 @@ def test_truncated_last_checkpoint_is_one_line_naming_it_and_the_way_back(tmp_pa
     os.replace(run / "last.prev.eqx", last)  # what the message says to do
     assert main(["train", "--resume", str(run), "--no-progress"]) == 0
     capsys.readouterr()
-    template = Trainer(config_from_dict(TINY)).state_tree(0, 0, 0.0, 0.0, 0)
+    template = Trainer(config_from_dict(TINY)).init_state()
     a, b = load_tree(full / "last.eqx", template), load_tree(last, template)
     for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
 def test_a_checkpoint_of_another_model_is_refused(tmp_path):
-    small = Trainer(config_from_dict(TINY)).params
+    small = Trainer(config_from_dict(TINY)).member_params()
     other = Trainer(config_from_dict({**TINY, "model": {"name": "rplrnn", "hidden_size": 4}}))
     from jaxrnn.training._checkpoint import save_tree
 
     save_tree(tmp_path / "x.eqx", small)
     with pytest.raises(CheckpointError, match="x.eqx"):
-        load_tree(tmp_path / "x.eqx", other.params)
+        load_tree(tmp_path / "x.eqx", other.member_params())
     with pytest.raises(CheckpointError, match="longer than this run's state"):
         load_tree(tmp_path / "x.eqx", {"A": small.A})
     with pytest.raises(CheckpointError, match="not found"):

@@ -185,12 +185,12 @@ def test_trainer_updates_mu0_and_checkpoints_carry_it(tmp_path, x64):
 
     config = _cfg(name="rplrnn")
     trainer = Trainer(config)
-    before = np.asarray(trainer.params.mu0)
-    trainer.run_epoch(0, 0)
-    assert not np.allclose(np.asarray(trainer.params.mu0), before)
+    before = np.asarray(trainer.member_params().mu0)
+    state, _, _ = trainer.run_epoch(trainer.init_state())
+    assert not np.allclose(np.asarray(trainer.member_params(state).mu0), before)
     run = tmp_path / "run"
     train(config, run, progress=False)
-    best = load_tree(run / "best.eqx", Trainer(config).params)
+    best = load_tree(run / "best.eqx", Trainer(config).member_params())
     assert best.mu0 is not None and best.mu0.shape == (8,)
 
 

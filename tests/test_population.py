@@ -42,7 +42,7 @@ def test_population_of_four_equals_four_separate_runs(tmp_path):
     for i, member in enumerate(members):
         single = train(member, tmp_path / f"single{i}", progress=False)
         mdir = tmp_path / "pop" / "members" / member.name
-        template = Trainer(member).params
+        template = Trainer(member).member_params()
         a = load_tree(mdir / "best.eqx", template)
         b = load_tree(tmp_path / f"single{i}" / "best.eqx", template)
         for x, y in zip(_leaves(a), _leaves(b)):
@@ -67,9 +67,10 @@ def test_members_really_differ(tmp_path):
     assert first.shape[1] == 4
     np.testing.assert_array_equal(first[:, 0], first[:, 2])  # same seed, same batches
     assert not np.array_equal(first[:, 0], first[:, 1])
-    np.testing.assert_allclose(np.asarray(trainer.hyper.tau_W), [0.0, 5.0, 5.0, 1.0])
-    np.testing.assert_allclose(np.asarray(trainer.hyper.tau_A), [0.0, 5.0, 5.0, 2.0])
-    np.testing.assert_array_equal(np.asarray(trainer.hyper.n_reg), [3, 3, 3, 2])
+    hyper = trainer.init_state().hyper
+    np.testing.assert_allclose(np.asarray(hyper.tau_W), [0.0, 5.0, 5.0, 1.0])
+    np.testing.assert_allclose(np.asarray(hyper.tau_A), [0.0, 5.0, 5.0, 2.0])
+    np.testing.assert_array_equal(np.asarray(hyper.n_reg), [3, 3, 3, 2])
 
 
 def test_population_resume_matches_uninterrupted(tmp_path):
@@ -100,7 +101,7 @@ def test_a_member_that_diverges_stops_alone(tmp_path):
     # the survivor trained on as if alone
     members = population_configs(base, [{"train.learning_rate": 3e-3}])
     train(members[0], tmp_path / "alone", progress=False)
-    template = Trainer(members[0]).params
+    template = Trainer(members[0]).member_params()
     a = load_tree(tmp_path / "p" / "members" / "pop-000" / "best.eqx", template)
     b = load_tree(tmp_path / "alone" / "best.eqx", template)
     for x, y in zip(_leaves(a), _leaves(b)):

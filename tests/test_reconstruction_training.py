@@ -136,7 +136,8 @@ TINY = {"name": "rec", "seed": 0,
 
 def test_a_tiny_reconstruction_run_lowers_state_space_divergence(tmp_path):
     config = config_from_dict(TINY)
-    untrained = Trainer(config).evaluate()
+    trainer = Trainer(config)
+    untrained = trainer.evaluate(trainer.init_state().params)[0]
     summary = train(config, tmp_path / "run", progress=False)
     assert summary["best_d_stsp"] < 0.5 * untrained["d_stsp"], (summary, untrained)
     assert summary["best_test_loss"] < 0.2 * untrained["test_loss"]
@@ -152,20 +153,20 @@ def test_adaptive_alpha_follows_the_jacobians_and_resumes_exactly(tmp_path):
     raw["forcing"] = {"alpha": 0.5, "interval": 1, "adaptive": True, "adapt_rate": 0.0}
     config = config_from_dict(raw)
     trainer = Trainer(config)
-    trainer.adapt_alpha(0)
+    state = trainer.adapt_alpha(trainer.init_state())
     # independently: the windows of the epoch's first batch, the forced states by hand, the
     # geometric mean G of the spectral norms of their region Jacobians, α = 1 − 1/G
     model = trainer.model()
     data = np.asarray(trainer.objective.train_data)
     logs = []
-    for series, start in trainer.epoch_batches(0)[0]:
+    for series, start in trainer.epoch_batches(0)[0, 0]:
         window = data[series, start:start + config.task.T]
         _, states = _forced_by_hand(model, window, 0.5, 1)
         A, W = np.asarray(model.A, float), np.asarray(model.W, float)
         logs.append(np.mean([np.log(np.linalg.norm(np.diag(A) + W * (z > 0)[None, :], 2))
                              for z in states[:-1]]))
     G = np.exp(np.mean(logs))
-    np.testing.assert_allclose(float(trainer.hyper.alpha), max(0.0, 1 - 1 / G), rtol=1e-4)
+    np.testing.assert_allclose(float(state.hyper.alpha[0]), max(0.0, 1 - 1 / G), rtol=1e-4)
     train(config, tmp_path / "full", progress=False)
     train(config, tmp_path / "part", progress=False, stop_after_epochs=2)
     train(None, tmp_path / "part", resume=True, progress=False)

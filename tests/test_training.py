@@ -52,9 +52,10 @@ def test_every_table1_model_learns_on_a_tiny_problem(model):
                   train__learning_rate=1e-2, train__chunk_steps=32)
     trainer = Trainer(config)
     batch = trainer.epoch_batches(0)[0]
-    before = float(trainer.batch_loss(batch))
-    trainer.run_epoch(0, 0)
-    after = float(trainer.batch_loss(batch))
+    state = trainer.init_state()
+    before = float(trainer.batch_loss(state, batch)[0])
+    state, _, _ = trainer.run_epoch(state)
+    after = float(trainer.batch_loss(state, batch)[0])
     assert np.isfinite(after) and after < before, (model, before, after)
 
 
@@ -66,7 +67,7 @@ def test_exact_addition_plrnn_scores_one_through_the_evaluation_code():
         A=jnp.array([1.0, 0.0]), W=jnp.array([[0.0, 1.0], [0.0, 0.0]]), h=jnp.array([0.0, -1.0]),
         C=jnp.array([[0.0, 0.0], [1.0, 1.0]]), B=jnp.array([[1.0, 0.0]]))
     params, _ = eqx.partition(exact, eqx.is_inexact_array)
-    metrics = trainer.evaluate(params)
+    metrics = trainer.evaluate(jax.tree_util.tree_map(lambda x: x[None], params))[0]
     assert metrics["test_frac_correct"] == 1.0
     assert metrics["test_loss"] < 1e-20
 
@@ -120,12 +121,12 @@ def test_resume_reproduces_the_uninterrupted_parameters(tmp_path):
     resumed = train(None, part, resume=True, progress=False)
     assert resumed["epochs_completed"] == 3
     config = tiny()
-    template = Trainer(config).state_tree(0, 0, 0.0, 0.0, 0)
+    template = Trainer(config).init_state()
     a = _checkpoint.load_tree(full / "last.eqx", template)
     b = _checkpoint.load_tree(part / "last.eqx", template)
-    assert a["params"].mu0 is not None  # the rPLRNN learns its initial state mu0
-    assert not np.allclose(a["params"].mu0, Trainer(config).params.mu0)
-    for x, y in zip(jax_leaves(a["params"]), jax_leaves(b["params"])):
+    assert a.params.mu0 is not None  # the rPLRNN learns its initial state mu0
+    assert not np.allclose(a.params.mu0, template.params.mu0)
+    for x, y in zip(jax_leaves(a), jax_leaves(b)):
         np.testing.assert_array_equal(x, y)
     assert (full / "metrics.jsonl").read_text().count("\n") == 3
     assert [json.loads(x)["epoch"] for x in (part / "metrics.jsonl").read_text().splitlines()] \
@@ -204,9 +205,10 @@ def test_short_loss_spikes_do_not_stop_a_run(tmp_path, monkeypatch):
             return loss + (1e6 if spike else 0.0), task
         monkeypatch.setattr(trainer.programs, "_member_loss", member_loss)
         ids = jnp.asarray(trainer.epoch_batches(0)[0])
-        _, _, alive, above, loss = step(trainer.params, trainer.opt_state, trainer.hyper, alive,
-                                        above, trainer.objective.train_data, ids,
-                                        jnp.asarray(True))
+        state = trainer.init_state()
+        one = jax.tree_util.tree_map(lambda x: x[0], (state.params, state.opt_state, state.hyper))
+        _, _, alive, above, loss = step(*one, alive, above, trainer.objective.train_data,
+                                        ids[0], jnp.asarray(True))
         assert bool(alive) == expect_alive, (spike, int(above))
 
 
@@ -221,7 +223,7 @@ def test_stop_at_ends_the_run_early_and_resume_keeps_it_ended(tmp_path):
 
 def test_patience_counts_epochs_without_a_better_test_loss():
     from jaxrnn.training._benchmark_objective import BenchmarkObjective
-    from jaxrnn.training._fit import _early_stop
+    from jaxrnn.training._run_ledger import _early_stop
 
     cfg = tiny(train__patience=2)
     rec = lambda e, loss: {"epoch": e, "test_loss": loss, "test_frac_correct": 0.0}  # noqa

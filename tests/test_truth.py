@@ -112,7 +112,7 @@ def test_mnist_cross_entropy_and_accuracy_of_a_hand_built_model(tmp_path, x64):
     model = jaxrnn.PLRNN.from_arrays(A=[1.0], W=[[0.0]], h=[0.0], C=[[1.0]], B=k,
                                      observation="categorical")
     params, _ = eqx.partition(model, eqx.is_inexact_array)
-    metrics = trainer.evaluate(params)
+    metrics = trainer.evaluate(jax.tree_util.tree_map(lambda x: x[None], params))[0]
     images = read_idx(tmp_path / "t10k-images-idx3-ubyte.gz").reshape(6, -1) / 255.0
     labels = read_idx(tmp_path / "t10k-labels-idx1-ubyte.gz")
     z = ((images - 0.1307) / 0.3081).sum(axis=1)

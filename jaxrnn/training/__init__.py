@@ -29,6 +29,7 @@ from ._run_dir import evaluate_run as evaluate_run
 from ._run_dir import load_model as load_model
 from ._run_dir import train as train
 from ._run_dir import train_population as train_population
+from ._state import TrainState as TrainState
 from ._trainer import Trainer as Trainer
 from ._trainer import TrainingDiverged as TrainingDiverged
 
@@ -62,6 +63,7 @@ __all__ = [
     "train_population",
     "load_em_models",
     "Hyper",
+    "TrainState",
     "Trainer",
     "TrainingDiverged",
 ]

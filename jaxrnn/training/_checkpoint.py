@@ -43,7 +43,9 @@ def load_tree(path: str | os.PathLike[str], template: Any):
     """Read a pytree saved by `save_tree` into the structure of ``template``.
 
     Raises `CheckpointError` (one line naming the file) when the file is missing,
-    shorter or longer than ``template`` needs, or holds leaves of other shapes.
+    shorter or longer than ``template`` needs, or holds leaves of other shapes or dtypes
+    (equinox checks each leaf: a checkpoint of another model, population size or
+    checkpoint layout).
     """
     path = pathlib.Path(path)
     try:
@@ -54,12 +56,12 @@ def load_tree(path: str | os.PathLike[str], template: Any):
         raise CheckpointError(f"checkpoint {path}: not found") from None
     except Exception as e:  # equinox/numpy raise several types for a bad stream
         raise CheckpointError(
-            f"checkpoint {path}: truncated or corrupt, or written for another model "
-            f"({type(e).__name__})"
+            f"checkpoint {path}: truncated or corrupt, or written for another model, "
+            f"population size or checkpoint layout ({type(e).__name__})"
         ) from None
     if extra:
         raise CheckpointError(
-            f"checkpoint {path}: longer than this run's state (written for "
-            "another model or by another jaxrnn version?)"
+            f"checkpoint {path}: longer than this run's state (written for another "
+            "model, population size or checkpoint layout)"
         )
     return tree

@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .._members import vmap_members
 from ._config import ModelConfig
 from ._model_zoo import regulariser
 
@@ -33,8 +34,10 @@ __all__ = ["TrainingPrograms"]
 
 
 class TrainingPrograms:
-    """Pure functions of (params, optimiser state, hyper-parameters, data); the `Trainer`
-    jit-compiles each once per run."""
+    """Pure functions of (params, optimiser state, hyper-parameters, data), each mapped
+    over the members (a leading axis on params, optimiser state, hyper-parameters and
+    batch ids; a single model is a population of one, run as the unbatched program by
+    `vmap_members`); the `Trainer` jit-compiles each once per run."""
 
     def __init__(
         self,
@@ -44,14 +47,9 @@ class TrainingPrograms:
         optimizer: optax.GradientTransformation,
         abort_loss: float,
         abort_patience: int,
-        P: int,
     ):
         self.static, self.objective, self.model_config = static, objective, model_config
         self.optimizer, self.abort_loss, self.abort_patience = optimizer, abort_loss, abort_patience
-        self.P = P
-
-    def _vmap(self, fn, in_axes):
-        return fn if self.P == 1 else jax.vmap(fn, in_axes)
 
     def _member_loss(self, params, data, ids, hyper):
         model = eqx.combine(params, self.static)
@@ -76,7 +74,7 @@ class TrainingPrograms:
         return params, opt_state, alive, above, loss
 
     def chunk(self, params, opt_state, hyper, alive, above, data, idx, live):
-        step = self._vmap(self._member_step, (0, 0, 0, 0, 0, None, 0, None))
+        step = vmap_members(self._member_step, (0, 0, 0, 0, 0, None, 0, None))
 
         def body(carry, inp):
             params, opt_state, alive, above = carry
@@ -99,10 +97,10 @@ class TrainingPrograms:
         )
 
     def evaluate(self, params, hyper, data):
-        return self._vmap(self._member_eval, (0, 0, None))(params, hyper, data)
+        return vmap_members(self._member_eval, (0, 0, None))(params, hyper, data)
 
     def batch_loss(self, params, hyper, data, ids):
-        return self._vmap(lambda p, h, i: self._member_loss(p, data, i, h)[0], (0, 0, 0))(
+        return vmap_members(lambda p, h, i: self._member_loss(p, data, i, h)[0], (0, 0, 0))(
             params, hyper, ids
         )
 
@@ -110,4 +108,4 @@ class TrainingPrograms:
         fn = lambda p, h, i: self.objective.log_jacobian_norm(  # noqa: E731
             eqx.combine(p, self.static), data, i, h
         )
-        return self._vmap(fn, (0, 0, 0))(params, hyper, ids)
+        return vmap_members(fn, (0, 0, 0))(params, hyper, ids)

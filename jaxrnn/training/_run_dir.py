@@ -45,7 +45,7 @@ from ._config import Config
 from ._config_loading import config_from_dict, config_to_dict
 from ._em_run import em_data, evaluate_em, train_em
 from ._fit import fit
-from ._population import population_configs
+from ._population import member_slice, population_configs, stack_members
 from ._trainer import Trainer
 
 __all__ = [
@@ -140,6 +140,7 @@ def train(
         progress=progress,
         stop_after_epochs=stop_after_epochs,
         label=config.name,
+        raise_on_divergence=True,
     )[0]
 
 
@@ -242,8 +243,8 @@ def checkpoint_params(run_dir: pathlib.Path, which: str, data_dir) -> tuple[Trai
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no {which} checkpoint yet")
     if which == "best":
-        return trainer, load_tree(path, trainer.params)
-    return trainer, load_tree(path, trainer.state_tree(0, 0, 0.0, 0.0, 0))["params"]
+        return trainer, load_tree(path, trainer.member_params())
+    return trainer, member_slice(load_tree(path, trainer.init_state()).params, 0)
 
 
 def evaluate_run(
@@ -269,7 +270,7 @@ def evaluate_run(
         require_x64("evaluating an EM run")
         return evaluate_em(config, run_dir, data_dir)
     trainer, params = checkpoint_params(pathlib.Path(run_dir), which, data_dir)
-    return trainer.evaluate_members(params)[0]
+    return trainer.evaluate(stack_members([params]))[0]
 
 
 def load_model(

@@ -1,5 +1,5 @@
-"""Reading and writing the files of a run directory that the epoch loop needs: the
-population checkpoint state, loading ``last.eqx`` (falling back to ``last.prev.eqx``),
+"""Reading and writing the files of a run directory that the epoch loop needs: loading
+``last.eqx`` (a `TrainState`; the hint names ``last.prev.eqx`` when that is intact),
 the divergence line of metrics.jsonl and the previous summary of a resumed run."""
 
 from __future__ import annotations
@@ -7,40 +7,18 @@ from __future__ import annotations
 import json
 import pathlib
 
-import jax.numpy as jnp
-import numpy as np
-
 from ._checkpoint import (
     CheckpointError,
     append_line,
     load_tree,
 )
-from ._trainer import Trainer
 
 __all__ = [
-    "population_state",
     "load_checkpoint",
     "log_divergence",
     "json_or_none",
     "previous_summary",
 ]
-
-
-def population_state(trainer: Trainer, epoch, step, best):
-    fdt = np.float64  # NumPy: the file format must not depend on jax_enable_x64
-    return {
-        "params": trainer.params,
-        "opt_state": trainer.opt_state,
-        "alpha": trainer.hyper.alpha,
-        "alive": jnp.asarray(trainer.alive),
-        "stopped": jnp.asarray(trainer.stopped),
-        "above": jnp.asarray(trainer.above),
-        "epoch": jnp.asarray(epoch, jnp.int32),
-        "step": jnp.asarray(step, jnp.int32),
-        "best_score": np.asarray([b[0] for b in best], fdt),
-        "best_loss": np.asarray([b[1] for b in best], fdt),
-        "best_epoch": jnp.asarray([b[2] for b in best], jnp.int32),
-    }
 
 
 def load_checkpoint(last: pathlib.Path, template, dirs):
@@ -54,7 +32,7 @@ def load_checkpoint(last: pathlib.Path, template, dirs):
             state = load_tree(prev, template)
             hints.append(
                 f"the previous epoch's checkpoint {prev} is intact (epoch "
-                f"{int(state['epoch'])}): mv {prev} {last} and resume again"
+                f"{int(state.epoch)}): mv {prev} {last} and resume again"
             )
         except CheckpointError:
             pass

@@ -27,7 +27,7 @@ def test_x64_is_off():
 def test_initial_loss_matches_a_float64_numpy_reference():
     trainer = Trainer(config_from_dict(TINY))
     model = trainer.model()
-    ids = trainer.epoch_batches(0)[0]
+    ids = trainer.epoch_batches(0)[0, 0]
     x, y = (np.asarray(a, np.float64)[ids] for a in trainer.objective.train_data)
     A, W, C, h, mu0 = (np.asarray(v, np.float64) for v in
                        (model.A, model.W, model.C, model.h, model.mu0))
@@ -37,7 +37,7 @@ def test_initial_loss_matches_a_float64_numpy_reference():
         z = A * z + np.maximum(z, 0) @ W.T + x[:, t] @ C.T + h
     task = np.mean(np.sum((z @ B.T - y) ** 2, axis=1))
     penalty = float(jaxrnn.line_attractor_penalty(model, 5.0, 5.0, reduction="mean"))
-    np.testing.assert_allclose(float(trainer.batch_loss(ids)), task + penalty, rtol=1e-5)
+    np.testing.assert_allclose(float(trainer.batch_loss(trainer.init_state(), ids[None])[0]), task + penalty, rtol=1e-5)
 
 
 def test_rollout_gradients_equal_autodiff_in_float32():
@@ -61,12 +61,12 @@ def test_training_resume_and_checkpoints_in_float32(tmp_path):
     train(config, tmp_path / "part", progress=False, stop_after_epochs=1)
     part = train(None, tmp_path / "part", resume=True, progress=False)
     assert full["status"] == part["status"] == "completed"
-    template = Trainer(config).state_tree(0, 0, 0.0, 0.0, 0)
+    template = Trainer(config).init_state()
     a = load_tree(tmp_path / "full" / "last.eqx", template)
     b = load_tree(tmp_path / "part" / "last.eqx", template)
     for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))  # the same program twice
-    assert a["params"].A.dtype == jnp.float32
+    assert a.params.A.dtype == jnp.float32
     lines = [json.loads(x) for x in (tmp_path / "full" / "metrics.jsonl").read_text().splitlines()]
     assert lines[-1]["train_loss"] < lines[0]["train_loss"]
     again = evaluate_run(tmp_path / "full")
