@@ -30,7 +30,15 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Bool, Float, PRNGKeyArray
 
-from ._simulate_args import inputs_array, is_concrete, resolve_grid, static_threshold
+from ._simulate_args import (
+    checked_y0,
+    diffrax_inputs,
+    diffrax_saveat,
+    flow_grid,
+    grid_indices,
+    inputs_array,
+    static_threshold,
+)
 from ._simulate_diffrax import diffrax_path
 from ._simulate_scan import euler_path, map_path
 from ._solvers import get_solver
@@ -107,137 +115,27 @@ def simulate(
     A `Trajectory` ``(ts, ys, diverged)``: for a map ``ts = 0, 1, …, n_steps`` and
     ``ys[k] = y_k``; for a flow the saved times and states (the initial one first).
     """
-    y0 = jnp.asarray(y0)
-    if jnp.issubdtype(y0.dtype, jnp.complexfloating):
-        raise TypeError(f"y0 must be real, got dtype {y0.dtype}")
-    if (
-        inputs is not None
-        and not callable(inputs)
-        and jnp.issubdtype(jnp.asarray(inputs).dtype, jnp.complexfloating)
-    ):
-        raise TypeError(f"inputs must be real, got dtype {jnp.asarray(inputs).dtype}")
-    if not jnp.issubdtype(y0.dtype, jnp.floating):
-        y0 = y0.astype(jnp.zeros(()).dtype)
-    if y0.shape != (system.state_size,):
-        raise ValueError(
-            f"y0 must have shape ({system.state_size},) for {type(system).__name__}, got {y0.shape}"
-        )
-    dtype = y0.dtype
-    k = system.input_size
-
+    y0 = checked_y0(system, y0, inputs)
+    threshold = static_threshold(divergence_threshold)
     if isinstance(system, AbstractDiscreteSystem):
-        if n_steps is None:
-            if inputs is None or callable(inputs):
-                raise ValueError("simulate(map, ...) needs n_steps= or an inputs array")
-            n_steps = jnp.shape(inputs)[0]
-        if callable(inputs):
-            raise TypeError("a map takes sampled inputs (an array), not a callable")
-        xs = inputs_array(inputs, n_steps, k, dtype, "for a map")
-        if saveat not in (None, "t1"):
-            raise ValueError("for a map, saveat must be None or 't1'")
-        ts = jnp.arange(n_steps + 1, dtype=dtype)
-        ys, diverged = map_path(
-            system,
-            y0,
-            xs,
-            key,
-            n_steps,
-            static_threshold(divergence_threshold),
-            saveat is None,
-            unroll,
-        )
-        return Trajectory(ts if saveat is None else ts[-1:], ys, diverged)
-
+        return _simulate_map(system, y0, n_steps, inputs, key, saveat, threshold, unroll)
     if not isinstance(system, AbstractContinuousSystem):
         raise TypeError(f"simulate needs a jaxrnn system, got {type(system).__name__}")
-    t0 = jnp.asarray(t0, dtype)
     adaptive = stepsize_controller is not None or rtol is not None or atol is not None
-    if adaptive and n_steps is None and dt is None:
-        if t1 is None or saveat is None:
-            raise ValueError("adaptive solves without dt= need t1= and saveat=")
-        grid = None
-        n_steps_in = None
-        t1 = jnp.asarray(t1, dtype)
-    else:
-        dt, n_steps_in, t1 = resolve_grid(t0, t1, dt, n_steps)
-        dt = jnp.asarray(dt, dtype)
-        t1 = jnp.asarray(t1, dtype)
-        grid = t0 + dt * jnp.arange(n_steps_in + 1, dtype=dtype)
-        # t0 + n·Δ may round past t1: end the grid on t1 exactly (diffrax checks saveat ⊂ [t0, t1])
-        grid = jnp.minimum(grid, t1).at[-1].set(t1)
-
+    t0, t1, dt, n, grid = flow_grid(t0, t1, dt, n_steps, y0.dtype, adaptive, saveat)
     solver = get_solver(solver)
     if isinstance(solver, str):  # "euler": the hand-written lax.scan path
-        if adaptive:
+        if adaptive or grid is None or dt is None or n is None:
             raise ValueError("the hand-written Euler path has fixed steps; use a diffrax solver")
-        assert grid is not None and dt is not None and n_steps_in is not None  # not adaptive
-        if callable(inputs):
-            xs = jax.vmap(inputs)(grid[:-1])
-            xs = inputs_array(xs, n_steps_in, k, dtype, "(returned by the inputs callable)")
-        else:
-            xs = inputs_array(inputs, n_steps_in, k, dtype, "sampled on the grid t0 + kΔ")
-        save_all = saveat is None or not isinstance(saveat, str)
-        if isinstance(saveat, str) and saveat != "t1":
-            raise ValueError(f"saveat must be None, 't1' or an array of times, got {saveat!r}")
-        ys, diverged = euler_path(
-            system,
-            y0,
-            dt,
-            grid,
-            xs,
-            n_steps_in,
-            static_threshold(divergence_threshold),
-            save_all,
-            unroll,
-        )
-        if saveat is None:
-            return Trajectory(grid, ys, diverged)
-        if isinstance(saveat, str):
-            return Trajectory(grid[-1:], ys, diverged)
-        save_ts = jnp.asarray(saveat, dtype)
-        idx = jnp.round((save_ts - t0) / dt).astype(jnp.int32)
-        tol = 1e-9 * jnp.maximum(1.0, jnp.max(jnp.abs(save_ts)))
-        off = jnp.any(jnp.abs(t0 + idx * dt - save_ts) > tol) | jnp.any(
-            (idx < 0) | (idx > n_steps_in)
-        )
-        message = "for solver='euler', saveat times must lie on the grid t0 + kΔ"
-        if is_concrete(off):  # known now: refuse at once; traced: inside the program
-            if bool(off):
-                raise ValueError(message)
-        else:
-            save_ts, idx = eqx.error_if((save_ts, idx), off, message)  # on every output
-        return Trajectory(save_ts, ys[idx], diverged)
-
-    # ---- diffrax path
-    if inputs is None:
-        if k != 0:
-            raise ValueError(f"the system takes {k} inputs; pass inputs")
-        input_fn, xs = None, None
-    elif callable(inputs):
-        input_fn, xs = inputs, None
-    else:
-        if grid is None:
-            raise ValueError("sampled inputs need the grid: pass dt= (or n_steps=)")
-        input_fn = None
-        xs = inputs_array(inputs, n_steps_in, k, dtype, "sampled on the grid t0 + kΔ")
+        return _simulate_euler(system, y0, t0, dt, n, grid, inputs, saveat, threshold, unroll)
     if stepsize_controller is None:
+        stepsize_controller = diffrax.ConstantStepSize()
         if adaptive:
-            stepsize_controller = diffrax.PIDController(
-                rtol=1e-6 if rtol is None else rtol, atol=1e-9 if atol is None else atol
-            )
-        else:
-            stepsize_controller = diffrax.ConstantStepSize()
-    if saveat is None:
-        save_ts = grid
-    elif isinstance(saveat, str):
-        if saveat != "t1":
-            raise ValueError(f"saveat must be None, 't1' or an array of times, got {saveat!r}")
-        save_ts = None
-    else:
-        save_ts = jnp.asarray(saveat, dtype)
+            tols = (1e-6 if rtol is None else rtol, 1e-9 if atol is None else atol)
+            stepsize_controller = diffrax.PIDController(rtol=tols[0], atol=tols[1])
     if max_steps is None:
-        n_grid = n_steps_in or 0
-        max_steps = n_grid + 8 if not adaptive else max(4096, 16 * n_grid)
+        max_steps = (n or 0) + 8 if not adaptive else max(4096, 16 * (n or 0))
+    input_fn, xs = diffrax_inputs(inputs, system.input_size, n, grid, y0.dtype)
     ts, ys, diverged = diffrax_path(
         system,
         y0,
@@ -247,11 +145,47 @@ def simulate(
         grid,
         xs,
         input_fn,
-        save_ts,
+        diffrax_saveat(saveat, grid, y0.dtype),
         solver,
         stepsize_controller,
         int(max_steps),
-        static_threshold(divergence_threshold),
+        threshold,
         diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint,
     )
     return Trajectory(ts, ys, diverged)
+
+
+def _simulate_map(system, y0, n_steps, inputs, key, saveat, threshold, unroll) -> Trajectory:
+    """A map: ``y_{k+1} = f(y_k, x_k)`` over ``n_steps`` (default ``len(inputs)``)."""
+    if n_steps is None:
+        if inputs is None or callable(inputs):
+            raise ValueError("simulate(map, ...) needs n_steps= or an inputs array")
+        n_steps = jnp.shape(inputs)[0]
+    if callable(inputs):
+        raise TypeError("a map takes sampled inputs (an array), not a callable")
+    xs = inputs_array(inputs, n_steps, system.input_size, y0.dtype, "for a map")
+    if saveat not in (None, "t1"):
+        raise ValueError("for a map, saveat must be None or 't1'")
+    ts = jnp.arange(n_steps + 1, dtype=y0.dtype)
+    ys, diverged = map_path(system, y0, xs, key, n_steps, threshold, saveat is None, unroll)
+    return Trajectory(ts if saveat is None else ts[-1:], ys, diverged)
+
+
+def _simulate_euler(system, y0, t0, dt, n, grid, inputs, saveat, threshold, unroll):
+    """A flow by the hand-written Euler scan ``h + Δ F(t_k, h, x_k)`` (seed 000, eq. 10)."""
+    k, dtype = system.input_size, y0.dtype
+    if callable(inputs):
+        xs = jax.vmap(inputs)(grid[:-1])
+        xs = inputs_array(xs, n, k, dtype, "(returned by the inputs callable)")
+    else:
+        xs = inputs_array(inputs, n, k, dtype, "sampled on the grid t0 + kΔ")
+    if isinstance(saveat, str) and saveat != "t1":
+        raise ValueError(f"saveat must be None, 't1' or an array of times, got {saveat!r}")
+    save_all = saveat is None or not isinstance(saveat, str)
+    ys, diverged = euler_path(system, y0, dt, grid, xs, n, threshold, save_all, unroll)
+    if saveat is None:
+        return Trajectory(grid, ys, diverged)
+    if isinstance(saveat, str):
+        return Trajectory(grid[-1:], ys, diverged)
+    save_ts, idx = grid_indices(jnp.asarray(saveat, dtype), t0, dt, n)
+    return Trajectory(save_ts, ys[idx], diverged)

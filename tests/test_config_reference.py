@@ -39,7 +39,7 @@ def test_the_reference_lists_every_key_a_config_accepts():
 
 
 def test_the_sweep_reference_lists_every_key_a_sweep_file_accepts():
-    from jaxrnn.sweeps._sweep_file import TOP_KEYS
+    from jaxrnn.sweeps._sweep_checks import TOP_KEYS
     from jaxrnn.sweeps import sweep_keys
 
     assert {k for k, *_ in sweep_keys()} == TOP_KEYS

@@ -55,3 +55,25 @@ def test_training_does_not_import_sweeps_and_no_import_hides_in_a_function():
                 hidden += [f"{path.relative_to(PACKAGE)}:{sub.lineno}" for sub in ast.walk(node)
                            if isinstance(sub, ast.ImportFrom) and sub.level > 0]
     assert not hidden, hidden
+
+
+def _code_lines(node) -> int:
+    """A function's lines, its docstring excluded."""
+    import ast
+
+    n = node.end_lineno - node.lineno + 1
+    first = node.body[0]
+    if isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant):
+        n -= first.end_lineno - first.lineno + 1
+    return n
+
+
+def test_the_epoch_loop_and_simulate_fit_on_a_screen():
+    """`fit` (the training loop) and `simulate` are read most: at most 60 lines of code
+    each, their steps named functions."""
+    import ast
+
+    for rel, name in (("training/_fit.py", "fit"), ("_simulate.py", "simulate")):
+        tree = ast.parse((PACKAGE / rel).read_text())
+        (node,) = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == name]
+        assert _code_lines(node) <= 60, (rel, name, _code_lines(node))

@@ -33,8 +33,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..training._config import ConfigError, document_fields
+from ..training._config import document_fields
 from ..training._config_loading import read_yaml_mapping
+from ._sweep_checks import (
+    SweepError,
+    check_heatmap,
+    check_kind_name_base,
+    check_sections,
+    number,
+)
 
 __all__ = [
     "SweepError",
@@ -43,25 +50,6 @@ __all__ = [
     "parse_sweep",
     "axis_values",
 ]
-
-KINDS = ("system", "training")
-TOP_KEYS = {
-    "name",
-    "kind",
-    "base",
-    "measure",
-    "set",
-    "axes",
-    "outputs",
-    "heatmap",
-    "chunk_size",
-    "memory_budget",
-    "dtype",
-}
-
-
-class SweepError(ConfigError):
-    """A sweep file that cannot be run; the message names the offending key."""
 
 
 def _doc(doc: str, **kwargs):
@@ -120,15 +108,6 @@ class SweepSpec:
         return p if p.is_absolute() or self.path is None else self.path.parent / p
 
 
-def _num(value, where):
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise SweepError(f"sweep key '{where}': expected a number, got {value!r}")
-    try:
-        return float(value)
-    except ValueError:
-        raise SweepError(f"sweep key '{where}': expected a number, got {value!r}") from None
-
-
 def axis_values(name: str, spec) -> np.ndarray:
     """An axis from a list, ``{linspace: [a, b, n]}``, ``{logspace: [a, b, n]}`` (10^a … 10^b)
     or ``{range: [start, stop]}`` / ``{range: [start, stop, step]}`` (integers).
@@ -147,7 +126,7 @@ def axis_values(name: str, spec) -> np.ndarray:
     if isinstance(spec, list):
         if not spec:
             raise SweepError(f"sweep key '{key}': empty list")
-        values = [_num(v, f"{key}[{i}]") for i, v in enumerate(spec)]
+        values = [number(v, f"{key}[{i}]") for i, v in enumerate(spec)]
         ints = all(isinstance(v, int) and not isinstance(v, bool) for v in spec)
         return np.asarray(spec if ints else values)
     if isinstance(spec, dict) and len(spec) == 1:
@@ -159,7 +138,7 @@ def axis_values(name: str, spec) -> np.ndarray:
             )
         if not isinstance(args, list):
             raise SweepError(f"sweep key '{where}': expected a list of numbers, got {args!r}")
-        nums = [_num(v, f"{where}[{i}]") for i, v in enumerate(args)]
+        nums = [number(v, f"{where}[{i}]") for i, v in enumerate(args)]
         if how == "range":
             if len(nums) not in (2, 3) or any(not float(v).is_integer() for v in nums):
                 raise SweepError(
@@ -196,38 +175,9 @@ def parse_sweep(raw: object, path: pathlib.Path | None = None) -> SweepSpec:
     """
     if not isinstance(raw, dict):
         raise SweepError(f"sweep file {path}: expected a mapping at the top level")
-    unknown = sorted(set(raw) - TOP_KEYS)
-    if unknown:
-        raise SweepError(f"unknown sweep key '{unknown[0]}' (known: {', '.join(sorted(TOP_KEYS))})")
-    for key in ("kind", "base", "axes"):
-        if key not in raw:
-            raise SweepError(f"sweep key '{key}': missing")
-    kind = raw["kind"]
-    if kind not in KINDS:
-        raise SweepError(f"sweep key 'kind': must be one of {', '.join(KINDS)}, got {kind!r}")
-    name = raw.get("name", path.stem if path else "sweep")
-    if not isinstance(name, str) or not name:
-        raise SweepError(f"sweep key 'name': expected a non-empty string, got {name!r}")
-    base = raw["base"]
-    if kind == "system" and not isinstance(base, dict):
-        raise SweepError("sweep key 'base': a system sweep needs a mapping (model: ctrnn, ...)")
-    if kind == "training" and not isinstance(base, str):
-        raise SweepError("sweep key 'base': a training sweep needs the path of a config file")
-    if not isinstance(raw["axes"], dict) or not raw["axes"]:
-        raise SweepError("sweep key 'axes': expected a non-empty mapping of axis name to values")
+    kind, name, base = check_kind_name_base(raw, path)
     axes = {str(k): axis_values(str(k), v) for k, v in raw["axes"].items()}
-    for key in ("measure", "set", "heatmap"):
-        if key in raw and not isinstance(raw[key], dict):
-            raise SweepError(f"sweep key '{key}': expected a mapping, got {raw[key]!r}")
-    if kind == "training" and "measure" in raw:
-        raise SweepError(
-            "sweep key 'measure': only system sweeps have one (training sweeps "
-            "report the runs' best metrics)"
-        )
-    if kind == "system" and "set" in raw:
-        raise SweepError(
-            "sweep key 'set': only training sweeps have one (put system settings in 'base')"
-        )
+    check_sections(raw, kind)
     outputs = raw.get("outputs")
     if outputs is not None and (
         not isinstance(outputs, list) or not outputs or not all(isinstance(o, str) for o in outputs)
@@ -237,25 +187,12 @@ def parse_sweep(raw: object, path: pathlib.Path | None = None) -> SweepSpec:
     if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
         raise SweepError(f"sweep key 'chunk_size': expected an integer >= 1, got {chunk!r}")
     budget = raw.get("memory_budget")
-    if budget is not None and _num(budget, "memory_budget") <= 0:
+    if budget is not None and number(budget, "memory_budget") <= 0:
         raise SweepError(f"sweep key 'memory_budget': must be > 0 bytes, got {budget!r}")
     dtype = raw.get("dtype", "float64")
     if dtype not in ("float32", "float64"):
         raise SweepError(f"sweep key 'dtype': must be float32 or float64, got {dtype!r}")
-    heatmap = raw.get("heatmap")
-    if heatmap is not None:
-        for k in heatmap:
-            if k not in ("x", "y", "value", "log", "vmax", "contour"):
-                raise SweepError(
-                    f"unknown sweep key 'heatmap.{k}' (known: x, y, value, log, vmax, contour)"
-                )
-        if "vmax" in heatmap:
-            _num(heatmap["vmax"], "heatmap.vmax")
-        for k in ("x", "y"):
-            if k in heatmap and heatmap[k] not in axes:
-                raise SweepError(
-                    f"sweep key 'heatmap.{k}': {heatmap[k]!r} is not an axis ({', '.join(axes)})"
-                )
+    heatmap = check_heatmap(raw.get("heatmap"), axes)
     return SweepSpec(
         name=name,
         kind=kind,

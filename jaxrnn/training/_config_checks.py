@@ -27,7 +27,22 @@ def _require(ok: bool, key: str, message: str, value: Any):
 
 
 def validate(c: Config) -> Config:
-    t, m, tr = c.task, c.model, c.train
+    """``c`` when every rule holds, else a `ConfigError` naming the first key that breaks
+    one (task, model, training method, reconstruction, forcing, optimiser and run
+    settings, in that order)."""
+    _check_task(c)
+    _check_model(c)
+    _check_method(c)
+    _check_reconstruction(c)
+    _check_forcing(c)
+    _check_model_options(c)
+    _check_train(c)
+    _require(c.seed >= 0, "seed", "must be >= 0", c.seed)
+    return c
+
+
+def _check_task(c: Config) -> None:
+    t = c.task
     _require(t.name in TASKS, "task.name", f"must be one of {', '.join(TASKS)}", t.name)
     _require(
         t.T >= (2 if t.name == "reconstruction" else 20),
@@ -37,6 +52,12 @@ def validate(c: Config) -> Config:
     )
     _require(t.n_train >= 1, "task.n_train", "must be >= 1", t.n_train)
     _require(t.n_test >= 1, "task.n_test", "must be >= 1", t.n_test)
+    if t.seed is not None:
+        _require(t.seed >= 0, "task.seed", "must be >= 0 (or null for the run's seed)", t.seed)
+
+
+def _check_model(c: Config) -> None:
+    m = c.model
     _require(m.name in MODELS, "model.name", f"must be one of {', '.join(MODELS)}", m.name)
     _require(m.hidden_size >= 1, "model.hidden_size", "must be >= 1", m.hidden_size)
     if m.name == "lstm" and m.lstm_units is None:
@@ -67,8 +88,10 @@ def validate(c: Config) -> Config:
         v = getattr(m, k)
         if v is not None:
             _require(v >= 0, f"model.{k}", "must be >= 0 (or null for model.tau)", v)
-    if t.seed is not None:
-        _require(t.seed >= 0, "task.seed", "must be >= 0 (or null for the run's seed)", t.seed)
+
+
+def _check_method(c: Config) -> None:
+    t, tr = c.task, c.train
     _require(
         tr.method in METHODS, "train.method", f"must be one of {', '.join(METHODS)}", tr.method
     )
@@ -80,6 +103,10 @@ def validate(c: Config) -> Config:
             tr.method,
         )
         _check_em(c)
+
+
+def _check_reconstruction(c: Config) -> None:
+    t, m = c.task, c.model
     if t.data is not None:
         _require(
             t.name == "reconstruction",
@@ -110,11 +137,18 @@ def validate(c: Config) -> Config:
         _require(t.noise_std >= 0, "task.noise_std", "must be >= 0", t.noise_std)
         if t.eval_steps is not None:
             _require(t.eval_steps >= 2, "task.eval_steps", "must be >= 2", t.eval_steps)
+
+
+def _check_forcing(c: Config) -> None:
     f = c.forcing
     _require(0.0 <= f.alpha <= 1.0, "forcing.alpha", "must lie in [0, 1]", f.alpha)
     _require(f.interval >= 1, "forcing.interval", "must be >= 1", f.interval)
     _require(0.0 <= f.alpha_min <= 1.0, "forcing.alpha_min", "must lie in [0, 1]", f.alpha_min)
     _require(0.0 <= f.adapt_rate < 1.0, "forcing.adapt_rate", "must lie in [0, 1)", f.adapt_rate)
+
+
+def _check_model_options(c: Config) -> None:
+    t, m = c.task, c.model
     _require(
         m.reduction in ("sum", "mean"), "model.reduction", "must be 'sum' or 'mean'", m.reduction
     )
@@ -143,6 +177,10 @@ def validate(c: Config) -> Config:
             "reconstruction starts each window from the data; set it false or null",
             m.learn_z0,
         )
+
+
+def _check_train(c: Config) -> None:
+    t, tr = c.task, c.train
     _require(
         tr.optimizer in OPTIMIZERS,
         "train.optimizer",
@@ -200,8 +238,6 @@ def validate(c: Config) -> Config:
                 "a test fraction correct must lie in (0, 1]",
                 tr.stop_at,
             )
-    _require(c.seed >= 0, "seed", "must be >= 0", c.seed)
-    return c
 
 
 def _check_em(c: Config) -> None:

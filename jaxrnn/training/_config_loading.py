@@ -32,51 +32,63 @@ __all__ = [
 ]
 
 
+def _as_bool(value):
+    return value if isinstance(value, bool) else None
+
+
+def _as_int(value):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int(value) if isinstance(value, float) and value.is_integer() else None
+
+
+def _as_float(value):
+    if isinstance(value, bool):
+        return None
+    try:  # YAML 1.1 reads "1e-3" as a string
+        return float(value) if isinstance(value, (int, float, str)) else None
+    except ValueError:
+        return None
+
+
+def _as_str(value):
+    return value if isinstance(value, str) else None
+
+
+_SCALARS = {bool: _as_bool, int: _as_int, float: _as_float, str: _as_str}
+
+
+def _check_union(value, options, key):
+    if value is None and type(None) in options:
+        return None
+    for option in options:
+        if option is type(None):
+            continue
+        try:
+            return _check_type(value, option, key)
+        except ConfigError:
+            pass
+    names = " or ".join("null" if o is type(None) else o.__name__ for o in options)
+    raise ConfigError(f"config key '{key}': expected {names}, got {value!r}")
+
+
 def _check_type(value, annotation, key):
+    """``value`` as the config field's type (``int | None``, ``list[float]``, …), or a
+    `ConfigError` naming ``key``."""
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(annotation)
-        if value is None and type(None) in options:
-            return None
-        for option in options:
-            if option is type(None):
-                continue
-            try:
-                return _check_type(value, option, key)
-            except ConfigError:
-                pass
-        names = " or ".join("null" if o is type(None) else o.__name__ for o in options)
-        raise ConfigError(f"config key '{key}': expected {names}, got {value!r}")
+        return _check_union(value, typing.get_args(annotation), key)
     if origin is list:
         (item,) = typing.get_args(annotation)
         if not isinstance(value, list) or not value:
             raise ConfigError(f"config key '{key}': expected a non-empty list, got {value!r}")
         return [_check_type(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
-    if annotation is bool:
-        if isinstance(value, bool):
-            return value
-    elif annotation is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-    elif annotation is float:
-        number = None
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            number = float(value)
-        elif isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string
-            try:
-                number = float(value)
-            except ValueError:
-                pass
-        if number is not None:
-            if not math.isfinite(number):
-                raise ConfigError(f"config key '{key}': must be a finite number, got {value!r}")
-            return number
-    elif annotation is str:
-        if isinstance(value, str):
-            return value
-    raise ConfigError(f"config key '{key}': expected {annotation.__name__}, got {value!r}")
+    converted = _SCALARS[annotation](value) if annotation in _SCALARS else None
+    if converted is None:
+        raise ConfigError(f"config key '{key}': expected {annotation.__name__}, got {value!r}")
+    if annotation is float and not math.isfinite(converted):
+        raise ConfigError(f"config key '{key}': must be a finite number, got {value!r}")
+    return converted
 
 
 def _build(cls, raw, prefix):
