@@ -45,6 +45,7 @@ from jaxrnn.metrics import (  # noqa: E402
     amplitude_spectrum,
     diverged,
     fig3_table,
+    isoutlier,
     spectrum_errors,
     state_space_divergence,
 )
@@ -343,10 +344,35 @@ def report(out: pathlib.Path, series) -> None:
                 + (f"{pb[7]:.3f} ± {pb[8]:.3f}" if pb else "–")
                 + " |"
             )
-        lines.append("")
+        lines += ["", *_band_lines(sel), ""]
     (out / "table.md").write_text("\n".join(lines))
     print("\n".join(lines))
     _figure(out, rows, tables, series)
+    _bptt_free_runs(out, series)
+
+
+def _band_lines(sel: list[dict]) -> list[str]:
+    """The 3C band errors unnormalised (mean over the runs 3B/3C keep), as ratios to
+    τ = 0: comparable between methods, unlike the normalised values."""
+    alive = [r for r in sel if not r["diverged"] and np.isfinite(r["mse"])]
+    keep = ~isoutlier(np.array([r["amplitude"] for r in alive])) if alive else []
+    kept = [r for r, k in zip(alive, keep) if k]
+    out = [
+        "| τ_code | ≤ 50 Hz, mean | ÷ τ = 0 | 50–600 Hz, mean | ÷ τ = 0 |",
+        "|---|---|---|---|---|",
+    ]
+    base = None
+    for tau in dict.fromkeys(r["tau"] for r in sel):
+        bc = [r for r in kept if r["tau"] == tau]
+        if not bc:
+            continue
+        low = float(np.mean([r["mse_low"] for r in bc]))
+        high = float(np.mean([r["mse_high"] for r in bc]))
+        base = base or (low, high)
+        out.append(
+            f"| {tau:g} | {low:.3g} | {low / base[0]:.2f} | {high:.2g} | {high / base[1]:.2f} |"
+        )
+    return out
 
 
 def _ranges(values: list[int]) -> str:
@@ -359,6 +385,38 @@ def _ranges(values: list[int]) -> str:
             parts.append(f"{start}–{v}" if v != start else f"{v}")
             start = None
     return ", ".join(parts)
+
+
+def _bptt_free_runs(out, series, M: int = 18, file: int = 1) -> None:
+    """``fig3_bptt.png``: V of the BPTT free runs at M, file (τ_code = 0, 10³, 10⁵) over
+    the data, when the BPTT fits' run directories are there."""
+    from jaxrnn.training import free_run, load_model
+
+    runs = out / "bptt_runs" / f"M{M}_file{file}" / "members"
+    taus = (0.0, 1000.0, 100000.0)
+    if not all((runs / fit_name(M, tau, file)).is_dir() for tau in taus):
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x = series[file - 1]
+    fig, axes = plt.subplots(3, 1, figsize=(12, 6), sharex=True)
+    for ax, tau in zip(axes, taus):
+        model = load_model(runs / fit_name(M, tau, file))
+        gen = np.asarray(free_run(model, jnp.asarray(x[0], model.A.dtype), x.shape[0]))
+        r = json.loads((out / "fits" / "bptt" / f"{fit_name(M, tau, file)}.json").read_text())
+        ax.plot(x[:, 0], "k", lw=0.6, label="data")
+        ax.plot(gen[:, 0], "r", lw=0.8, label="BPTT free run")
+        ax.set_ylabel("V")
+        ax.set_title(f"τ_code = {tau:g}: D_KL {r['d_kl']:.2f}, spectrum r {r['r']:.3f}", fontsize=9)
+    axes[0].legend(loc="upper right", fontsize=8)
+    axes[-1].set_xlabel("time step")
+    fig.suptitle(f"BPTT + generalised teacher forcing, M = {M}, file {file}: free runs from z₀ = B⁺x₀")
+    fig.tight_layout()
+    fig.savefig(out / "fig3_bptt.png", dpi=90)
+    plt.close(fig)
 
 
 def _figure(out, rows, tables, series):
