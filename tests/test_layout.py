@@ -77,3 +77,31 @@ def test_the_epoch_loop_and_simulate_fit_on_a_screen():
         tree = ast.parse((PACKAGE / rel).read_text())
         (node,) = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == name]
         assert _code_lines(node) <= 60, (rel, name, _code_lines(node))
+
+
+def test_everything_called_on_an_objective_is_declared_by_the_abstract_objective():
+    """The trainer, programs, run directory, sweeps and run report reach an objective only
+    through `AbstractObjective`'s declared methods and attributes (no convention-only
+    interface, no isinstance on a concrete objective)."""
+    import ast
+
+    from jaxrnn.training._objective_base import AbstractObjective
+    from jaxrnn.training._objectives import OBJECTIVES
+
+    declared = set(dir(AbstractObjective)) | set(AbstractObjective.__annotations__)
+    used, concrete = set(), []
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text()
+        if path.name.endswith("_objective.py") or path.name == "_objective_base.py":
+            continue
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, (ast.Name, ast.Attribute)):
+                base = node.value.id if isinstance(node.value, ast.Name) else node.value.attr
+                if base == "objective":
+                    used.add(node.attr)
+        concrete += [path.name for cls in ("BenchmarkObjective", "ReconstructionObjective")
+                     if f"isinstance(objective, {cls})" in text]
+    assert used and used <= declared, sorted(used - declared)
+    assert not concrete, concrete
+    for cls in {*OBJECTIVES.values(), *(c for c in AbstractObjective.__subclasses__())}:
+        assert not getattr(cls, "__abstractmethods__", None), cls

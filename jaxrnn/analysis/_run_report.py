@@ -20,13 +20,10 @@ import jax.numpy as jnp
 import numpy as np
 import yaml
 
-from .._simulate import simulate
 from .._validate import require_x64
 from ..models import PLRNN
 from ..models.plrnn._regions import region_matrices
-from ..training._benchmark_objective import BenchmarkObjective
 from ..training._config_loading import config_from_dict
-from ..training._reconstruction_objective import ReconstructionObjective
 from ..training._run_dir import checkpoint_params
 from ._lyapunov import kaplan_yorke_dimension, lyapunov_spectrum
 from ._plrnn_cycles import MAX_SEQUENCES, cycles, exhaustive_feasible, trajectory_seeds
@@ -85,23 +82,7 @@ def analyse_run(
     config, trainer, model = _load(run_dir, data_dir)
     assert isinstance(model, PLRNN)
     M = model.state_size
-    objective = trainer.objective
-    if isinstance(objective, ReconstructionObjective):  # free runs from the series' starts
-        series = jnp.asarray(objective.eval_series, jnp.float64)
-        assert model.observation is not None
-        pinv = jnp.linalg.pinv(model.observation.B)
-        trajs = jax.vmap(
-            lambda x: (
-                simulate(
-                    model, pinv @ x[0], n_steps=series.shape[1] - 1, divergence_threshold=None
-                ).ys
-            )
-        )(series)
-    else:
-        assert isinstance(objective, BenchmarkObjective)
-        x = jnp.asarray(objective.data.test_x[:n_trials], jnp.float64)
-        z0 = model.initial_state(jnp.float64)  # the learned μ₀ of a benchmark PLRNN, else 0
-        trajs = jax.vmap(lambda s: simulate(model, z0, inputs=s, divergence_threshold=None).ys)(x)
+    trajs = trainer.objective.analysis_trajectories(model, n_trials)
     states = np.asarray(trajs).reshape(-1, M)
     regions, counts = np.unique(states > 0, axis=0, return_counts=True)
     A_diag, W = np.asarray(model.A), np.asarray(model.W)

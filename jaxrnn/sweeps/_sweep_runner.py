@@ -32,17 +32,6 @@ from ._system_studies import make_study
 
 __all__ = ["run_sweep", "plot_heatmap"]
 
-TRAINING_OUTPUTS = {
-    "benchmark": ("best_test_frac_correct", "best_test_loss", "best_epoch"),
-    "reconstruction": (
-        "best_d_stsp",
-        "best_d_h",
-        "best_spectrum_correlation",
-        "best_test_loss",
-        "best_epoch",
-    ),
-}
-
 
 def _outputs(spec: SweepSpec, available) -> list[str]:
     if spec.outputs is None:
@@ -224,8 +213,7 @@ def _prepare_training(spec: SweepSpec):
         raise SweepError(f"sweep key 'base': config file {base_path} not found")
     overrides = [f"{k}={v}" for k, v in spec.set.items()]
     base = load_config(base_path, overrides)
-    kind = objective_class(base.task.name).name
-    available = TRAINING_OUTPUTS[kind]
+    available = objective_class(base.task.name).sweep_columns
     outputs = _outputs(spec, available)
     points = grid_points(spec.axes)
     n = len(next(iter(points.values())))

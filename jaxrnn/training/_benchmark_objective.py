@@ -15,11 +15,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._simulate import simulate
 from ..models import PLRNN
 from ..models.plrnn._rollout import plrnn_rollout
 from ..tasks import make_task
 from ._config import Config
 from ._model_zoo import build_model, predict
+from ._objective_base import AbstractObjective
 
 __all__ = ["BenchmarkObjective", "CORRECT_TOLERANCE"]
 
@@ -58,14 +60,18 @@ def predict_batch(model, x):
     return jax.vmap(predict, (None, 0))(model, x)
 
 
-class BenchmarkObjective:
+class BenchmarkObjective(AbstractObjective):
     """Squared error at the last step (or cross-entropy for MNIST); a trial is
     correct when |error| < 0.04 (or the argmax is the label). Best epoch: highest
     test fraction correct, then lowest test loss."""
 
     name = "benchmark"
     uses_forcing = False  # no teacher forcing: no α to log or adapt
-    adaptive_forcing = False
+    summary_metrics = ("test_loss", "test_frac_correct")
+    sweep_columns = ("best_test_frac_correct", "best_test_loss", "best_epoch")
+    curve_metrics = (("test_frac_correct", "test"),)
+    curve_label = "test fraction correct"
+    curve_ylim = (-0.02, 1.02)
 
     def __init__(self, config: Config, *, data_dir=None, dtype=jnp.float32):
         task = config.task
@@ -131,19 +137,17 @@ class BenchmarkObjective:
             "test_frac_correct": float(correct) / self.n_test,
         }
 
-    @staticmethod
-    def score(metrics) -> tuple[float, float]:
+    def score(self, metrics) -> tuple[float, float]:
         """(score, loss): higher score is better, lower loss breaks ties."""
         return metrics["test_frac_correct"], metrics["test_loss"]
 
-    @staticmethod
-    def reached(metrics, target: float) -> bool:
+    def reached(self, metrics, target: float) -> bool:
         """Whether the test fraction correct has reached ``train.stop_at``."""
         return metrics["test_frac_correct"] >= target
 
-    @staticmethod
-    def summary(best: dict | None) -> dict:
-        return {
-            "best_test_loss": None if best is None else best["test_loss"],
-            "best_test_frac_correct": None if best is None else best["test_frac_correct"],
-        }
+    def analysis_trajectories(self, model, n_trials: int):
+        """The latent paths of the first ``n_trials`` test trials from the model's initial
+        state (the learned μ₀ of a benchmark PLRNN, else 0), in float64."""
+        x = jnp.asarray(self.data.test_x[:n_trials], jnp.float64)
+        z0 = model.initial_state(jnp.float64)
+        return jax.vmap(lambda s: simulate(model, z0, inputs=s, divergence_threshold=None).ys)(x)

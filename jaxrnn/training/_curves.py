@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pathlib
 
+from ._objective_base import AbstractObjective
+
 __all__ = ["plot_curves"]
 
 
-def plot_curves(run_dir: pathlib.Path, records: list[dict], objective=None) -> None:
-    """Train/test loss per epoch, and the run's score: the test fraction correct
-    (benchmarks) or D_stsp and D_H of the free runs (reconstruction)."""
+def plot_curves(run_dir: pathlib.Path, records: list[dict], objective: AbstractObjective) -> None:
+    """Train/test loss per epoch, and the objective's curve metrics (the test fraction
+    correct of the benchmarks; D_stsp and D_H of the free runs in reconstruction)."""
     from matplotlib.figure import Figure  # no pyplot: the caller's backend is untouched
 
     if not records:
@@ -22,15 +24,13 @@ def plot_curves(run_dir: pathlib.Path, records: list[dict], objective=None) -> N
     axes[0].set_xlabel("epoch")
     axes[0].set_ylabel("loss")
     axes[0].legend()
-    if "d_stsp" in records[0]:
-        axes[1].plot(ep, [r["d_stsp"] for r in records], "o-", ms=3, label="D_stsp")
-        axes[1].plot(ep, [r["d_h"] for r in records], "s-", ms=3, label="D_H")
-        axes[1].set_ylabel("free-run divergence")
+    for key, label in objective.curve_metrics:
+        axes[1].plot(ep, [r[key] for r in records], "o-", ms=3, label=label)
+    axes[1].set_ylabel(objective.curve_label)
+    if objective.curve_ylim is not None:
+        axes[1].set_ylim(*objective.curve_ylim)
+    if len(objective.curve_metrics) > 1:
         axes[1].legend()
-    else:
-        axes[1].plot(ep, [r["test_frac_correct"] for r in records], "o-", ms=3)
-        axes[1].set_ylabel("test fraction correct")
-        axes[1].set_ylim(-0.02, 1.02)
     axes[1].set_xlabel("epoch")
     fig.suptitle(run_dir.name)
     fig.tight_layout()

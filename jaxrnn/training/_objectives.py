@@ -11,13 +11,14 @@ the run directory only call these.
 from __future__ import annotations
 
 from ._benchmark_objective import BenchmarkObjective
+from ._objective_base import AbstractObjective
 from ._reconstruction_objective import ReconstructionObjective
 
-__all__ = ["OBJECTIVES", "objective_class"]
+__all__ = ["OBJECTIVES", "objective_class", "AbstractObjective"]
 
-OBJECTIVES: dict[str, type] = {"reconstruction": ReconstructionObjective}
+OBJECTIVES: dict[str, type[AbstractObjective]] = {"reconstruction": ReconstructionObjective}
 
 
-def objective_class(task_name: str) -> type[BenchmarkObjective] | type[ReconstructionObjective]:
+def objective_class(task_name: str) -> type[AbstractObjective]:
     """The objective of a task name (``reconstruction``, else the benchmarks)."""
     return OBJECTIVES.get(task_name, BenchmarkObjective)

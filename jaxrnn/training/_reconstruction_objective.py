@@ -27,11 +27,13 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from .._simulate import simulate
 from ..metrics import hellinger_distance, spectrum_correlation, state_space_divergence
 from ..models import PLRNN
 from ..systems import dataset, recorded_dataset
 from ._config import Config, ConfigError
 from ._model_zoo import MODEL_ZOO, build_model
+from ._objective_base import AbstractObjective
 
 __all__ = ["ReconstructionObjective", "teacher_forced_loss", "free_run", "forcing_jacobian_norm"]
 
@@ -125,11 +127,21 @@ def _finite(x: np.ndarray, bound: float = 1e6) -> np.ndarray:
     )
 
 
-class ReconstructionObjective:
+class ReconstructionObjective(AbstractObjective):
     """Subsequences of ``task.T`` samples drawn uniformly from the training series."""
 
     name = "reconstruction"
     uses_forcing = True  # α is logged every epoch (and adapted with forcing.adaptive)
+    summary_metrics = ("test_loss", "d_stsp", "d_h", "spectrum_correlation")
+    sweep_columns = (
+        "best_d_stsp",
+        "best_d_h",
+        "best_spectrum_correlation",
+        "best_test_loss",
+        "best_epoch",
+    )
+    curve_metrics = (("d_stsp", "D_stsp"), ("d_h", "D_H"))
+    curve_label = "free-run divergence"
 
     def __init__(self, config: Config, *, data_dir=None, dtype=jnp.float32):
         task = config.task
@@ -233,16 +245,19 @@ class ReconstructionObjective:
             "free_run_diverged": bool(not np.all(np.abs(gen) < 1e6)),
         }
 
-    @staticmethod
-    def score(metrics) -> tuple[float, float]:
+    def score(self, metrics) -> tuple[float, float]:
+        """(−D_stsp, test loss): the lowest free-run divergence is best."""
         return -metrics["d_stsp"], metrics["test_loss"]
 
-    @staticmethod
-    def reached(metrics, target: float) -> bool:
+    def reached(self, metrics, target: float) -> bool:
         """Whether the free runs' D_stsp has come down to ``train.stop_at``."""
         return metrics["d_stsp"] <= target
 
-    @staticmethod
-    def summary(best: dict | None) -> dict:
-        keys = ("test_loss", "d_stsp", "d_h", "spectrum_correlation")
-        return {f"best_{k}": None if best is None else best[k] for k in keys}
+    def analysis_trajectories(self, model, n_trials: int):
+        """Free runs of the latent model from z₀ = B⁺x₀ of each evaluation series (the
+        series' length), in float64."""
+        series = jnp.asarray(self.eval_series[:n_trials], jnp.float64)
+        pinv = jnp.linalg.pinv(model.observation.B)
+        n = series.shape[1] - 1
+        run = lambda x: simulate(model, pinv @ x[0], n_steps=n, divergence_threshold=None).ys  # noqa: E731
+        return jax.vmap(run)(series)
