@@ -1,4 +1,4 @@
-"""Seed 003 + 001: analyse a trained rPLRNN (line-attractor directions have eigenvalues ≈ 1).
+"""Schmidt et al. + Eisenmann et al.: analyse a trained rPLRNN (line-attractor directions have eigenvalues ≈ 1).
 
 Uses the quickstart run (trains it first if ``--run-dir`` does not exist yet),
 then runs ``jaxrnn analyse``'s analysis: fixed points and 2-cycles (SCYFI at

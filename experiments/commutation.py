@@ -1,4 +1,4 @@
-"""Seed 000: the three commutation results and the stability remark (REFERENCE §1).
+"""Caruso & Jarne: the three commutation results and the stability remark (REFERENCE §1).
 
 Measures, for a random tanh CTRNN with inputs,
 
@@ -7,7 +7,7 @@ Measures, for a random tanh CTRNN with inputs,
 - [L, R_τ]:   linearised rescaled flow vs rescaled linearised flow;
 
 for forward Euler, RK4 and Tsit5 at a fixed step, for Tsit5 with adaptive step
-control, and with L taken as the Taylor linearisation at 0 (seed 000) or as the
+control, and with L taken as the Taylor linearisation at 0 (Caruso & Jarne) or as the
 Jacobian linearisation about a non-zero operating point. Then shows the
 stability remark: a fixed point stable for the flow but not for the Euler map
 at large Δ. Writes ``commutation.png`` and ``summary.txt`` into ``--out``.
@@ -155,7 +155,7 @@ def main(argv=None):
     rows, adaptive_err = measure(model, args.tau, args.dt, h0, inputs, op_point)
 
     lines = [
-        "Commutation of R_tau, D_dt, L (seed 000) measured in float64",
+        "Commutation of R_tau, D_dt, L (Caruso & Jarne) measured in float64",
         f"random tanh CTRNN n={n}, 2 inputs, seed={args.seed}, tau={args.tau}, dt={args.dt}, "
         f"{args.steps} steps; 'Jacobian at h*' linearises about a random h* with |h*| = "
         f"{float(jnp.linalg.norm(op_point)):.2f}",

@@ -1,4 +1,4 @@
-"""Fig. 2 of the rPLRNN paper (seed 003, Sect. 4.1) at full size, on a CPU, resumably.
+"""Fig. 2 of the rPLRNN paper (Schmidt et al., Sect. 4.1) at full size, on a CPU, resumably.
 
 Each row trains ``configs/<task>_<model>.yaml`` as shipped (protocol
 ``authors_cosine``: the authors' code, M = 40, 100,000 training and 10,000 test
@@ -62,7 +62,7 @@ EXTRA = [("mnist", "lstm_h40", 784), ("mnist", "rplrnn_e120", 784)] + [
     ("multiplication", m, 400) for m in ("iplrnn", "irnn", "lstm")] + [
     ("mnist", "iplrnn", 784), ("mnist", "irnn", 784)]
 
-# best-epoch test values from the authors' result files (REFERENCE §3; seed 003, Fig. 2)
+# best-epoch test values from the authors' result files (REFERENCE §3; Schmidt et al., Fig. 2)
 PUBLISHED = {
     ("addition", "rplrnn"): {100: 1.0, 200: 1.0, 300: 1.0, 400: 0.99, 500: 0.94, 600: 0.28,
                              700: 0.08},

@@ -1,5 +1,5 @@
 """Fig. 3 of the rPLRNN paper at CPU size: reconstruction quality of the bursting neuron
-against the line-attractor penalty τ (seed 003, Sect. 4.2, Suppl. 7.1.5).
+against the line-attractor penalty τ (Schmidt et al., Sect. 4.2, Suppl. 7.1.5).
 
 For each latent size M in ``--sizes`` one population (τ × seeds) is trained as
 ONE vmapped program from ``configs/reconstruction_bursting_neuron.yaml``

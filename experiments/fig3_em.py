@@ -1,6 +1,6 @@
 """Fig. 3 of the rPLRNN paper as published: the authors' EM with annealing on the three
 bursting-neuron series, over M = 8 … 18 × τ_code ∈ {0, 10, …, 10⁵} × 3 files (198 fits),
-scored as the authors scored them (seed 003, Sect. 4.2; ``em_fig3_authors.md``).
+scored as the authors scored them (Schmidt et al., Sect. 4.2; ``em_fig3_authors.md``).
 
 Each fit is one `jaxrnn.em.fit_em` call (one compiled program per M, reused for every τ
 and file) and is written to ``fits/<tag>/M<M>_tau<τ>_file<f>.json`` (+ ``.npz``: the

@@ -1,5 +1,5 @@
 """Fig. S3 of the rPLRNN paper at CPU size: addition-problem performance against the
-latent size M, the penalty τ and the regularised fraction M_reg/M (seed 003).
+latent size M, the penalty τ and the regularised fraction M_reg/M (Schmidt et al.).
 
 For each M in ``--sizes``, ONE population (τ × M_reg/M × seeds) trains as a
 single vmapped program (`train_population`); every member keeps its own run

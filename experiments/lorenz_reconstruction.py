@@ -1,4 +1,4 @@
-"""Reconstructing the Lorenz-63 attractor with an rPLRNN (seed 003, Sect. 4.2 protocol).
+"""Reconstructing the Lorenz-63 attractor with an rPLRNN (Schmidt et al., Sect. 4.2 protocol).
 
 Trains ``configs/reconstruction_lorenz63.yaml`` for ``--seeds`` seeds as ONE
 vmapped population (BPTT on 50-step subsequences, sparse teacher forcing every

@@ -1,4 +1,4 @@
-"""Seed 002 (Casoni et al., IJCNN 2025): oscillating skew-symmetric CTRNNs.
+"""Casoni et al. (Casoni et al., IJCNN 2025): oscillating skew-symmetric CTRNNs.
 
 Four parts, each a PNG, plus ``summary.txt`` with the measured numbers:
 
@@ -169,7 +169,7 @@ def part4(out, lines, sizes, h, steps, seed):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description="Seed 002: oscillating skew-symmetric CTRNNs")
+    p = argparse.ArgumentParser(description="Casoni et al.: oscillating skew-symmetric CTRNNs")
     p.add_argument("--out", default="runs/oscillators")
     p.add_argument("--omega", type=float, default=1.0)
     p.add_argument("--t1", type=float, default=30.0)
@@ -182,7 +182,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    lines = ["Seed 002: oscillating skew-symmetric CTRNNs (float64). Parameters chosen here; "
+    lines = ["Casoni et al.: oscillating skew-symmetric CTRNNs (float64). Parameters chosen here; "
              "the paper's exact values are not available.", ""]
     part1(out, lines, args.omega, args.t1)
     part2(out, lines, args.omega, 4 * args.t1, args.threshold)

@@ -1,4 +1,4 @@
-"""Seed 001, use 1: the stable manifold of a saddle is the basin boundary.
+"""Eisenmann et al., use 1: the stable manifold of a saddle is the basin boundary.
 
 A bistable 2-D PLRNN (mutual inhibition): its fixed points by exhaustive search,
 the saddle's stable and unstable manifolds traced piecewise exactly, and the

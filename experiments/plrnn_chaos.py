@@ -1,4 +1,4 @@
-"""Seed 001, use 2: a chaotic PLRNN, its saddle cycle's manifolds and homoclinic points.
+"""Eisenmann et al., use 2: a chaotic PLRNN, its saddle cycle's manifolds and homoclinic points.
 
 The 2-D PLRNN below (found by a random search with ``lyapunov_spectrum``) has an
 invertible map and a chaotic attractor. SCYFI, seeded with the regions a long

@@ -1,21 +1,28 @@
 """jaxrnn: differentiable recurrent-network dynamics in JAX.
 
-Models (`CTRNN`, `PLRNN`), the operators of seed 000 (`rescale`, `discretise`,
+Models (`CTRNN`, `PLRNN`), the operators of Caruso & Jarne (`rescale`, `discretise`,
 `linearise`) and the PLRNN conversion `to_continuous`, one `simulate` for maps
 and flows, and the line-attractor penalty of the rPLRNN.
 
-**References.** Docstrings cite four papers by a short label, with their section and
-equation numbers:
+**References.** Docstrings cite four papers by their authors, with section and equation
+numbers:
 
-- *seed 000*: the paper on the three procedures on continuous-time RNNs, temporal
-  rescaling R_τ, discretisation D_Δ and linearisation L, and when they commute.
-- *seed 001*: L. Eisenmann, A. Brändle, Z. Monfared, D. Durstewitz, "Detecting Invariant
-  Manifolds in ReLU-Based RNNs", arXiv:2510.03814.
-- *seed 002*: M. Casoni, T. Guidi, A. Betti, S. Melacci, M. Gori, "Generative System
+- *Caruso & Jarne*: M. Caruso, C. Jarne, "About rescaling, discretisation and
+  linearisation of RNN", arXiv:2312.15974 (later versions: "Analysing Rescaling,
+  Discretisation, and Linearisation in RNNs for Neural System Modelling"): the three
+  procedures on continuous-time RNNs, temporal rescaling R_τ, discretisation D_Δ and
+  linearisation L, and when they commute.
+- *Eisenmann et al.*: L. Eisenmann, A. Brändle, Z. Monfared, D. Durstewitz, "Detecting
+  Invariant Manifolds in ReLU-Based RNNs", arXiv:2510.03814.
+- *Casoni et al.*: M. Casoni, T. Guidi, A. Betti, S. Melacci, M. Gori, "Generative System
   Dynamics in Recurrent Neural Networks" (skew-symmetric networks and their invariants).
-- *seed 003*: "Inferring dynamical systems with long-range dependencies through line
-  attractor regularization" (the PLRNN and rPLRNN, the addition, multiplication and
-  sequential-MNIST benchmarks, and dynamical-systems reconstruction).
+- *Schmidt et al.*: D. Schmidt, G. Koppe, Z. Monfared, M. Beutelspacher, D. Durstewitz,
+  "Inferring dynamical systems with long-range dependencies through line attractor
+  regularization" (the ICLR 2020 submission whose section and equation numbers are
+  cited; published at ICLR 2021 as "Identifying nonlinear dynamical systems with
+  multiple time scales and long-range dependencies"): the PLRNN and rPLRNN, the
+  addition, multiplication and sequential-MNIST benchmarks, and dynamical-systems
+  reconstruction.
 """
 
 from . import analysis as analysis

@@ -4,11 +4,11 @@ Each activation is a small `eqx.Module` with no array leaves. Besides the
 function σ itself it states
 
 - ``value_at_zero`` σ(0) and ``slope_at_zero`` σ'(0): what the linearisation
-  operator L needs (seed 000, eq. 13: σ(φ) → σ(0) + σ'(0) φ). ``None`` means
+  operator L needs (Caruso & Jarne, eq. 13: σ(φ) → σ(0) + σ'(0) φ). ``None`` means
   "undefined" (ReLU has a kink at 0);
 - ``primitive`` S with S' = σ and S(0) = 0: what the motion invariants of
-  skew-symmetric networks need (seed 002, H(z) = Σ_i S(z_i));
-- ``odd`` and ``bounded``: the properties seed 002's invariance results use.
+  skew-symmetric networks need (Casoni et al., H(z) = Σ_i S(z_i));
+- ``odd`` and ``bounded``: the properties Casoni et al.'s invariance results use.
 
 Because the fields are static, two activations of the same kind compare equal
 and never trigger a retrace; a whole system's activations can be swapped with
@@ -61,7 +61,7 @@ class AbstractActivation(eqx.Module):
         )
 
     def taylor(self, one_sided_slope: float | None = None) -> Affine:
-        """First-order Taylor expansion at 0: φ ↦ σ(0) + σ'(0) φ (seed 000, eq. 13).
+        """First-order Taylor expansion at 0: φ ↦ σ(0) + σ'(0) φ (Caruso & Jarne, eq. 13).
 
         ``one_sided_slope`` is used where σ'(0) is undefined (ReLU: 0 or 1) and
         ignored otherwise.
@@ -194,7 +194,7 @@ class Identity(AbstractActivation):
 
 class Affine(AbstractActivation):
     """σ(x) = value + slope·x: what L puts in place of a nonlinear activation
-    (seed 000, eq. 13: σ(0) + σ'(0) φ).
+    (Caruso & Jarne, eq. 13: σ(0) + σ'(0) φ).
 
     **Arguments:**
 

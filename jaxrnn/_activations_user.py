@@ -24,8 +24,8 @@ class CustomActivation(AbstractActivation):
 
     - `fn`: the elementwise function σ, traceable by JAX.
     - `primitive_fn`: an antiderivative of σ (used by the energy of the
-      skew-symmetric networks, seed 002); default: none, integrated numerically.
-    - `declared_odd`: whether σ(-x) = -σ(x) (the invariants of seed 002 need it).
+      skew-symmetric networks, Casoni et al.); default: none, integrated numerically.
+    - `declared_odd`: whether σ(-x) = -σ(x) (the invariants of Casoni et al. need it).
     - `declared_bounded`: whether σ is bounded.
     - `slope`: σ'(0) if known (default: computed by autodiff at 0).
     """

@@ -1,4 +1,4 @@
-"""The three procedures of seed 000 as operators from systems to systems.
+"""The three procedures of Caruso & Jarne as operators from systems to systems.
 
 - ``rescale(system, τ)``   R_τ: the vector field becomes τ F (eq. 6).
 - ``discretise(system, Δ)`` D_Δ: the one-step map ``h ↦ h + Δ F(h, x)`` (eq. 10),
@@ -39,7 +39,7 @@ __all__ = ["Rescaled", "Discretised", "rescale", "discretise", "linearise"]
 
 class Rescaled(AbstractContinuousSystem):
     """R_τ applied to a continuous system: with ``t = τ s``,
-    ``dh̃/ds = τ F(τ s, h̃, x̃)`` where ``x̃(s) = x(τ s)`` (seed 000, eq. 6).
+    ``dh̃/ds = τ F(τ s, h̃, x̃)`` where ``x̃(s) = x(τ s)`` (Caruso & Jarne, eq. 6).
 
     Inputs are read at the rescaled time: a sampled input array on the grid
     ``s_k = kΔ`` is the original input on the grid ``t_k = kτΔ``; a callable
@@ -69,7 +69,7 @@ class Rescaled(AbstractContinuousSystem):
 class Discretised(AbstractDiscreteSystem):
     """D_Δ applied to a continuous system: one step of size Δ with the input
     held at ``x`` over the step. ``method="euler"`` is ``h + Δ F(h, x)``
-    (seed 000, eq. 10); a diffrax solver gives that solver's one-step map.
+    (Caruso & Jarne, eq. 10); a diffrax solver gives that solver's one-step map.
     The map is taken from t = 0 (exact for autonomous systems such as CTRNNs).
 
     **Arguments:**
@@ -102,7 +102,7 @@ class Discretised(AbstractDiscreteSystem):
 
 
 def rescale(system: AbstractContinuousSystem, tau: ArrayLike) -> Rescaled:
-    """R_τ (τ > 0): ``s ↦ t = τ s``; the vector field becomes τ F (seed 000, eq. 6).
+    """R_τ (τ > 0): ``s ↦ t = τ s``; the vector field becomes τ F (Caruso & Jarne, eq. 6).
 
     R_τ is invertible: ``rescale(rescale(sys, τ), 1/τ)`` is the original flow.
 
@@ -187,7 +187,7 @@ def linearise(
     """L: the linearised system, as a `LinearFlow` (for a flow) or an `AffineMap`
     (for a map).
 
-    - ``at=None`` (seed 000, eq. 13): every activation σ in the system is
+    - ``at=None`` (Caruso & Jarne, eq. 13): every activation σ in the system is
       replaced by its first-order Taylor expansion at 0, ``σ(0) + σ'(0) φ``
       (φ for tanh and hard-tanh, 0.5 + 0.25 φ for the sigmoid). This works on a
       CTRNN vector field and on any system built from one (its rescaled

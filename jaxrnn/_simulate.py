@@ -4,7 +4,7 @@
 - Continuous system (a flow): ``simulate(flow, y0, t1=..., dt=..., solver=...)``
   (or ``n_steps=`` with ``dt=``, which lets Δ be traced, e.g. vmapped). The
   default ``solver="euler"`` is a ``lax.scan`` of ``h + Δ F(t_k, h, x_k)``
-  (seed 000, eq. 10); any diffrax solver (Tsit5, Dopri5, Kvaerno5, …, with
+  (Caruso & Jarne, eq. 10); any diffrax solver (Tsit5, Dopri5, Kvaerno5, …, with
   adaptive step control when ``rtol``/``atol`` or a controller is given) runs
   through ``diffrax.diffeqsolve``, with sampled inputs turned into a linear
   interpolation through the samples.
@@ -172,7 +172,7 @@ def _simulate_map(system, y0, n_steps, inputs, key, saveat, threshold, unroll) -
 
 
 def _simulate_euler(system, y0, t0, dt, n, grid, inputs, saveat, threshold, unroll):
-    """A flow by the hand-written Euler scan ``h + Δ F(t_k, h, x_k)`` (seed 000, eq. 10)."""
+    """A flow by the hand-written Euler scan ``h + Δ F(t_k, h, x_k)`` (Caruso & Jarne, eq. 10)."""
     k, dtype = system.input_size, y0.dtype
     if callable(inputs):
         xs = jax.vmap(inputs)(grid[:-1])

@@ -1,6 +1,6 @@
 """Argument resolution of `simulate`: the sampled-input array, the time grid
 (``dt``, the static number of steps, ``t1``) and the divergence threshold, with the
-checks that can be made on concrete values (seed 000's Euler grid ``t_k = t0 + kΔ``)."""
+checks that can be made on concrete values (Caruso & Jarne's Euler grid ``t_k = t0 + kΔ``)."""
 
 from __future__ import annotations
 

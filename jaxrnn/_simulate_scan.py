@@ -1,5 +1,5 @@
 """The fixed-step paths of `simulate`: a map iterated by ``lax.scan``, and the hand-written
-explicit Euler discretisation of a flow, ``h_{k+1} = h_k + Δ F(t_k, h_k, x_k)`` (seed 000,
+explicit Euler discretisation of a flow, ``h_{k+1} = h_k + Δ F(t_k, h_k, x_k)`` (Caruso & Jarne,
 eq. 10).
 
 Both are module-level ``eqx.filter_jit`` functions that take the system as an argument:

@@ -101,7 +101,7 @@ class AbstractAutonomousMap(AbstractDiscreteSystem):
 
 
 class LinearFlow(AbstractContinuousSystem):
-    """The affine ODE ``y' = A y + B x + c`` (seed 000, eq. 13 with c = b).
+    """The affine ODE ``y' = A y + B x + c`` (Caruso & Jarne, eq. 13 with c = b).
 
     **Arguments:**
 

@@ -1,4 +1,4 @@
-"""Seed 000: the operators R_τ, D_Δ, L and their commutation (REFERENCE §1)."""
+"""Caruso & Jarne: the operators R_τ, D_Δ, L and their commutation (REFERENCE §1)."""
 
 import jax
 import jax.numpy as jnp

@@ -43,7 +43,7 @@ def test_page_code_runs(page, tmp_path, monkeypatch):
     namespace: dict = {}
     for i, block in enumerate(_code(page)):
         exec(compile(block, f"{page.name} block {i}", "exec"), namespace)
-    if page.name == "operators.md":  # seed 000's commutation results (float64 here)
+    if page.name == "operators.md":  # Caruso & Jarne's commutation results (float64 here)
         for name in ("rd_euler", "dl_taylor", "lr"):
             assert namespace[name] < 1e-12, name
         assert namespace["dl_rk4_at_hs"] > 1e-4

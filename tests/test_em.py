@@ -1,4 +1,4 @@
-"""The EM of the PLRNN state-space model (seed 003, Sect. 3.4, Suppl. 7.1.3) against
+"""The EM of the PLRNN state-space model (Schmidt et al., Sect. 3.4, Suppl. 7.1.3) against
 independent computations: autodiff Hessians, brute-force minimisation, dense inverses, a
 Kalman/RTS smoother, Monte Carlo, numerical maximisation and recovery of a known system."""
 

@@ -1,5 +1,5 @@
 """EM from YAML through the CLI, recorded CSV data, and the Fig. 3 measures
-(seed 003, Sect. 3.4 and 4.2)."""
+(Schmidt et al., Sect. 3.4 and 4.2)."""
 
 import json
 import pathlib

@@ -1,4 +1,4 @@
-"""Seed 002: invariants of skew-symmetric networks, Euler growth, spectra; fixed points."""
+"""Casoni et al.: invariants of skew-symmetric networks, Euler growth, spectra; fixed points."""
 
 import jax
 import jax.numpy as jnp

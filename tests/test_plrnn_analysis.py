@@ -306,7 +306,7 @@ def test_manifolds_refuse_non_invertible_maps():
 
 
 def test_basins_of_a_stable_two_cycle_and_a_fixed_point_match_brute_force(x64):
-    """A 2-unit PLRNN with a stable fixed point beside a stable 2-cycle (seed 001): `cycles`
+    """A 2-unit PLRNN with a stable fixed point beside a stable 2-cycle (Eisenmann et al.): `cycles`
     finds both and calls them stable (|eigenvalues| of the Jacobian product < 1, checked
     here by hand), and `basins` labels a 20 × 20 grid of initial states exactly as plain
     NumPy iteration of the map does."""

@@ -1,4 +1,4 @@
-"""The PLRNN's initialisation schemes and its learned initial state μ₀ (seed 003)."""
+"""The PLRNN's initialisation schemes and its learned initial state μ₀ (Schmidt et al.)."""
 
 import math
 

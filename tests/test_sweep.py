@@ -40,7 +40,7 @@ def test_sweep_equals_a_python_loop(x64):
         ref = euler_vs_reference(row["tau"], row["dt"])
         np.testing.assert_allclose(row["error"], ref["error"], rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(row["radius"], ref["radius"], rtol=1e-12)
-    # the error depends on tau and dt only through tau*dt (seed 000): equal products agree
+    # the error depends on tau and dt only through tau*dt (Caruso & Jarne): equal products agree
     grid = res.grid("error")
     np.testing.assert_allclose(grid[0, 1], grid[1, 0], rtol=1e-10)  # 0.5*0.02 == 1.0*0.01
     np.testing.assert_allclose(grid[1, 4], grid[2, 3], rtol=1e-10)  # 1.0*0.2 == 2.0*0.1

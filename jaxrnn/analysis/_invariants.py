@@ -1,4 +1,4 @@
-"""Motion invariants of skew-symmetric networks (seed 002).
+"""Motion invariants of skew-symmetric networks (Casoni et al.).
 
 For a CTRNN with no leak (λ = 0), no input and a skew-symmetric W (A = -Aᵀ):
 
@@ -9,7 +9,7 @@ For a CTRNN with no leak (λ = 0), no input and a skew-symmetric W (A = -Aᵀ):
 
 where S is the activation's primitive (S' = σ): log cosh for tanh, the
 piecewise quadratic for hard-tanh, z²/2 for the identity. In 2-D with
-``A = [[0, -ω], [ω, 0]]`` and tanh, ``H = log(cosh x · cosh y)`` (seed 002, Fig. 1).
+``A = [[0, -ω], [ω, 0]]`` and tanh, ``H = log(cosh x · cosh y)`` (Casoni et al., Fig. 1).
 
 The conservation holds for any σ with a primitive; what odd, bounded, sign-
 preserving activations add is that the level sets of H are closed curves, so
@@ -61,7 +61,7 @@ def energy(model: CTRNN, z: Float[Array, "... n"]) -> Float[Array, ...]:
 
     **Arguments:**
 
-    - `model`: a CTRNN with skew-symmetric W, no leak and no input (seed 002).
+    - `model`: a CTRNN with skew-symmetric W, no leak and no input (Casoni et al.).
     - `z`: states, shape ``(..., n)``.
 
     **Returns:**

@@ -77,7 +77,7 @@ def basins(
     divergence_threshold: float = 1e6,
     period_check: int = 12,
 ) -> Basins:
-    """Assign each of ``initial_states`` to an attractor of ``plrnn`` (seed 001,
+    """Assign each of ``initial_states`` to an attractor of ``plrnn`` (Eisenmann et al.,
     basins of the PLRNN map ``z_{t+1} = A z_t + W φ(z_t) + h + C s``, eq. 1).
 
     **Arguments:**

@@ -1,6 +1,6 @@
 """The result of the PLRNN cycle search: `PLRNNCycles`, and how raw solutions become one
 (minimal period, canonical rotation, duplicates merged, stability from the product of
-the region matrices ``W_k ⋯ W_1``; seed 003, Sect. 3)."""
+the region matrices ``W_k ⋯ W_1``; Schmidt et al., Sect. 3)."""
 
 from __future__ import annotations
 

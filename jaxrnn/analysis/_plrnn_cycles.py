@@ -1,4 +1,4 @@
-"""Exact fixed points and k-cycles of a PLRNN (seed 003, Sect. 3; SCYFI).
+"""Exact fixed points and k-cycles of a PLRNN (Schmidt et al., Sect. 3; SCYFI).
 
 In the linear region with indicator ``d = diag(D_Ω)`` the PLRNN map is affine,
 ``F(z) = W_Ω z + h_s`` with ``W_Ω = A + W D_Ω`` and ``h_s = h + C s`` for a
@@ -150,7 +150,7 @@ def cycles(
     ×2.2); use ``method="scyfi"`` beyond it.
 
     A k-cycle solves ``z = W_k⋯W_1 z + Σ_j W_k⋯W_{j+1} (h + C s)`` in every region
-    sequence, with ``W_j = A + W D_Ω(j)`` (seed 003, Sect. 3; SCYFI: seed 001).
+    sequence, with ``W_j = A + W D_Ω(j)`` (Schmidt et al., Sect. 3; SCYFI: Eisenmann et al.).
 
     **Arguments:**
 

@@ -1,5 +1,5 @@
 """Homoclinic points of a PLRNN saddle: transversal intersections of its unstable and
-stable manifolds (seed 001; by the Smale–Birkhoff theorem a transversal homoclinic point
+stable manifolds (Eisenmann et al.; by the Smale–Birkhoff theorem a transversal homoclinic point
 implies chaotic dynamics near the saddle). Both manifolds are unions of segments (piecewise
 linear), so the intersections are solved exactly, segment against segment."""
 
@@ -18,7 +18,7 @@ def homoclinic_points(
 ) -> np.ndarray:
     """Intersections of the unstable and stable manifold segments of one saddle, other
     than the saddle itself: within a region each is a small linear system
-    ``a + s(b − a) = c + t(d − c)``, 0 ≤ s, t ≤ 1 (seed 001, Sect. 4: homoclinic
+    ``a + s(b − a) = c + t(d − c)``, 0 ≤ s, t ≤ 1 (Eisenmann et al., Sect. 4: homoclinic
     intersections signal chaos).
 
     **Arguments:**

@@ -1,4 +1,4 @@
-"""Stable and unstable manifolds of PLRNN saddles, piecewise exactly (seed 001).
+"""Stable and unstable manifolds of PLRNN saddles, piecewise exactly (Eisenmann et al.).
 
 Inside one linear region Ω the PLRNN map is affine, ``F(z) = W_Ω z + h`` with
 ``W_Ω = A + W D_Ω``, so the local manifolds of a saddle are flat: the saddle
@@ -42,7 +42,7 @@ MAX_REGIONS_LATENT = 16
 
 @dataclass(frozen=True)
 class Manifold:
-    """A traced manifold of a PLRNN saddle (seed 001, Sect. 3).
+    """A traced manifold of a PLRNN saddle (Eisenmann et al., Sect. 3).
 
     **Arguments:**
 
@@ -87,7 +87,7 @@ def _parts(plrnn: PLRNN, s):
 
 def check_invertible(plrnn: PLRNN, *, tol: float = 1e-12) -> None:
     """Raise ``ValueError`` unless every ``A + W D_Ω`` is non-singular with one sign of
-    determinant (the condition under which the PLRNN map is invertible; seed 001).
+    determinant (the condition under which the PLRNN map is invertible; Eisenmann et al.).
 
     **Arguments:**
 

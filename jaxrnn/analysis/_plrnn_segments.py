@@ -1,4 +1,4 @@
-"""Exact maps of segments and points under a PLRNN's region-wise affine pieces (seed 001):
+"""Exact maps of segments and points under a PLRNN's region-wise affine pieces (Eisenmann et al.):
 splitting at region boundaries, images, preimages through each region's inverse, and
 rays cut at the region boundary; the geometry behind `stable_manifold` and
 `unstable_manifold`."""

@@ -1,4 +1,4 @@
-"""Power spectra and short-time spectra of trajectories (seed 002, Figs. 4–5).
+"""Power spectra and short-time spectra of trajectories (Casoni et al., Figs. 4–5).
 
 All functions are written with ``jnp.fft``, so they are jit-able and
 differentiable with respect to the signal.

@@ -1,4 +1,4 @@
-"""Expectation–maximisation for the PLRNN state-space model (seed 003, Sect. 3.4,
+"""Expectation–maximisation for the PLRNN state-space model (Schmidt et al., Sect. 3.4,
 Suppl. 7.1.3): the paper's own algorithm for dynamical-systems reconstruction.
 
 - `PLRNNStateSpace`: the Gaussian latent PLRNN with observations x = B φ(z) + η.

@@ -1,4 +1,4 @@
-"""EM with the authors' annealing protocol (seed 003, Sect. 3.4, Suppl. 7.1.3).
+"""EM with the authors' annealing protocol (Schmidt et al., Sect. 3.4, Suppl. 7.1.3).
 
 A fit is five stages: an LDS (z_t = W z_{t−1} + h + ε_t, x_t = B z_t + η_t, W full,
 unregularised) from the authors' random initialisation, then the PLRNN with the fixed
@@ -103,7 +103,7 @@ def fit_em(
     progress: Callable[[int, StageResult], None] | None = None,
 ) -> EMFit:
     """Fit a batch of PLRNN state-space models by EM with annealing, as one vmapped
-    program per stage (seed 003, Sect. 3.4; the authors' protocol by default).
+    program per stage (Schmidt et al., Sect. 3.4; the authors' protocol by default).
 
     **Arguments:**
 

@@ -1,4 +1,4 @@
-"""Symmetric positive-definite block-tridiagonal matrices (seed 003, Suppl. 7.1.3, eq. 22).
+"""Symmetric positive-definite block-tridiagonal matrices (Schmidt et al., Suppl. 7.1.3, eq. 22).
 
 The E-step's Hessian H(d) of the negative log joint over z = (z_1; …; z_T) couples only
 neighbouring time steps, so it is stored as its T diagonal blocks ``diag[t] = H_tt`` and

@@ -1,4 +1,4 @@
-"""The E-step: a Laplace posterior over the whole latent path (seed 003, Sect. 3.4,
+"""The E-step: a Laplace posterior over the whole latent path (Schmidt et al., Sect. 3.4,
 Suppl. 7.1.3, eqs. 21–22).
 
 Within the orthant of a sign pattern d ∈ {0, 1}^{T×M} (D_t = diag(d_t), φ(z_t) = D_t z_t)

@@ -1,4 +1,4 @@
-"""The expectations of the E-step's Laplace posterior that the M-step needs (seed 003,
+"""The expectations of the E-step's Laplace posterior that the M-step needs (Schmidt et al.,
 Suppl. 7.1.3): E[z], E[φ(z)] and the second moments within a step and across
 neighbouring steps, from the mean and the two block bands of V."""
 

@@ -1,5 +1,5 @@
 """The M-step: closed-form regressions on the E-step's expected sums, with the
-line-attractor penalty as a ridge (seed 003, Sect. 3.4, eq. 4, Suppl. 7.1.3).
+line-attractor penalty as a ridge (Schmidt et al., Sect. 3.4, eq. 4, Suppl. 7.1.3).
 
 With u_t = (z_{t−1}, φ(z_{t−1}), s_t, 1) the regressors of step t and the expected sums
 G = Σ_{t≥2} E[u_t u_tᵀ], R = Σ_{t≥2} E[z_t u_tᵀ], unit i's row θ_i = (A_ii, W_i·, C_i·, h_i)

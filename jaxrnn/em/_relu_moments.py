@@ -1,4 +1,4 @@
-"""Moments of ReLU-transformed Gaussians (seed 003, Suppl. 7.1.3, the E-step's expectations).
+"""Moments of ReLU-transformed Gaussians (Schmidt et al., Suppl. 7.1.3, the E-step's expectations).
 
 For a Gaussian posterior q(z) = N(μ, V) and φ = relu, the M-step needs E[φ(z_k)],
 E[z_k φ(z_l)], E[φ(z_k)²] and E[φ(z_k) φ(z_l)]. With v_k = V_kk, σ_k = √v_k,

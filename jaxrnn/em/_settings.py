@@ -1,5 +1,5 @@
 """The settings of the EM and its annealing protocol, the line-attractor units and the
-authors' random initialisation (seed 003, Suppl. 7.1.3; the authors' ``annealing.m``)."""
+authors' random initialisation (Schmidt et al., Suppl. 7.1.3; the authors' ``annealing.m``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One annealing stage of EM iterations at a fixed process noise (seed 003, Sect. 3.4,
+"""One annealing stage of EM iterations at a fixed process noise (Schmidt et al., Sect. 3.4,
 Suppl. 7.1.3): E-step, M-step, then ℓ — the log joint at the E-step's mode with the new
 parameters, plus the log prior of the penalty — while the first iteration has just run,
 or ℓ rose by more than ``tol · |ℓ_1|``, or ℓ fell, for at most ``max_iterations``

@@ -1,4 +1,4 @@
-"""The PLRNN as a Gaussian state-space model, as the EM fits it (seed 003, eq. 1, Sect. 3.4,
+"""The PLRNN as a Gaussian state-space model, as the EM fits it (Schmidt et al., eq. 1, Sect. 3.4,
 Suppl. 7.1.3).
 
     z_1 = μ₀ + C s_1 + ε_1,
@@ -26,7 +26,7 @@ __all__ = ["PLRNNStateSpace"]
 
 
 class PLRNNStateSpace(eqx.Module):
-    """The PLRNN state-space model of the EM (seed 003, eq. 1 with x_t = B φ(z_t) + η_t).
+    """The PLRNN state-space model of the EM (Schmidt et al., eq. 1 with x_t = B φ(z_t) + η_t).
 
     **Arguments:**
 

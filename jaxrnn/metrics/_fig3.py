@@ -1,4 +1,4 @@
-"""The measures of Fig. 3 of seed 003 as the authors computed them (Sect. 4.2; their
+"""The measures of Fig. 3 of Schmidt et al. as the authors computed them (Sect. 4.2; their
 ``create_Fig3BC.m``, recomputed in ``em_fig3_authors.md`` §5).
 
 - `amplitude_spectrum`: the one-sided amplitude spectrum |DFT_k(x)|/L of one series of

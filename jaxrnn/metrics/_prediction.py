@@ -23,7 +23,7 @@ def prediction_error(
     """Mean squared error of n-step-ahead predictions: from each time t, encode the
     observation x_t into a latent state (default: least squares through the model's
     linear Gaussian observation matrix B), iterate the autonomous map n steps, observe,
-    and compare with x_{t+n} (seed 003, Sect. 4.2).
+    and compare with x_{t+n} (Schmidt et al., Sect. 4.2).
 
     **Arguments:**
 

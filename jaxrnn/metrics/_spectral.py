@@ -1,4 +1,4 @@
-"""Spectral agreement of true and generated series (seed 003, Sect. 4.2).
+"""Spectral agreement of true and generated series (Schmidt et al., Sect. 4.2).
 
 Per dimension: z-score, power spectrum ``|rfft|²``, Gaussian smoothing with
 σ = 20 frequency bins, negatives clipped, normalised to sum 1. Then
@@ -78,7 +78,7 @@ def hellinger_distance(
     - `x_true`: the true series, shape ``(T, d)``.
     - `x_gen`: the generated series (a free run), shape ``(T2, d)``; both are cut
       to the shorter length.
-    - `smoothing`: σ of the Gaussian smoothing, in frequency bins (seed 003: 20).
+    - `smoothing`: σ of the Gaussian smoothing, in frequency bins (Schmidt et al.: 20).
 
     **Returns:**
 
@@ -101,7 +101,7 @@ def spectrum_correlation(
     - `x_true`: the true series, shape ``(T, d)``.
     - `x_gen`: the generated series (a free run), shape ``(T2, d)``; both are cut
       to the shorter length.
-    - `smoothing`: σ of the Gaussian smoothing, in frequency bins (seed 003: 20).
+    - `smoothing`: σ of the Gaussian smoothing, in frequency bins (Schmidt et al.: 20).
 
     **Returns:**
 
@@ -126,7 +126,7 @@ def spectrum_error_split(
     - `x_true`: the true series, shape ``(T, d)``.
     - `x_gen`: the generated series (a free run), shape ``(T2, d)``; both are cut
       to the shorter length.
-    - `smoothing`: σ of the Gaussian smoothing, in frequency bins (seed 003: 20).
+    - `smoothing`: σ of the Gaussian smoothing, in frequency bins (Schmidt et al.: 20).
     - `dt`: the sampling interval in seconds.
     - `cutoff`: the frequency (Hz) splitting low from high.
 

@@ -1,4 +1,4 @@
-"""State-space divergence D_stsp = KL(p_true ‖ p_gen) (seed 003, Sect. 4.2).
+"""State-space divergence D_stsp = KL(p_true ‖ p_gen) (Schmidt et al., Sect. 4.2).
 
 Two estimates of the occupation densities of a true series and a FREE run of a
 model (arrays shaped (time, dims)):
@@ -71,7 +71,7 @@ def state_space_divergence(
     """D_stsp = KL(p_true ‖ p_gen) between the state-space occupation of ``x_true`` and
     ``x_gen``. ``method="bins"`` (default; 30 bins per dimension, α = 1e-5) or
     ``method="gmm"`` (σ² = 1, Monte Carlo with ``n_samples`` draws; differentiable in
-    ``x_gen``). Seed 003, Sect. 4.2.
+    ``x_gen``). Schmidt et al., Sect. 4.2.
 
     **Arguments:**
 

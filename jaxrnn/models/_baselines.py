@@ -1,4 +1,4 @@
-"""The comparison models of the rPLRNN paper (seed 003, Table 1) as discrete systems.
+"""The comparison models of the rPLRNN paper (Schmidt et al., Table 1) as discrete systems.
 
 - `ReLURNN`: ``h_t = relu(W h_{t-1} + U s_t + b)`` with a linear read-out;
   ``init="random"`` (RNN, L2RNN), ``"identity"`` (iRNN: W₀ = I, b₀ = 0, Le et al.
@@ -45,7 +45,7 @@ def _uniform(key, shape, bound, dtype):
 
 class ReLURNN(AbstractDiscreteSystem):
     """Vanilla ReLU RNN ``h_t = relu(W h_{t-1} + U s_t + b)``, read-out ``V h + c``
-    (the RNN, L2RNN, iRNN and npRNN of seed 003, Table 1).
+    (the RNN, L2RNN, iRNN and npRNN of Schmidt et al., Table 1).
 
     **Arguments:**
 
@@ -118,7 +118,7 @@ class ReLURNN(AbstractDiscreteSystem):
 
 class LSTM(AbstractDiscreteSystem):
     """LSTM cell with gates i, f, g, o; forget-gate bias initialised to 1; read-out ``V h + c``
-    (the LSTM of seed 003, Table 1). The state is ``[h, c]`` (size 2H).
+    (the LSTM of Schmidt et al., Table 1). The state is ``[h, c]`` (size 2H).
 
     **Arguments:**
 

@@ -1,4 +1,4 @@
-"""Continuous-time RNN (seed 000, eq. 2; seed 002 with skew-symmetric W)."""
+"""Continuous-time RNN (Caruso & Jarne, eq. 2; Casoni et al. with skew-symmetric W)."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ __all__ = ["CTRNN"]
 
 
 class CTRNN(AbstractContinuousSystem):
-    r"""The continuous-time RNN ``h'(t) = -λ h + σ(W h + b + W_in x(t))`` (seed 000, eq. 2).
+    r"""The continuous-time RNN ``h'(t) = -λ h + σ(W h + b + W_in x(t))`` (Caruso & Jarne, eq. 2).
 
     With ``form="rate"`` it is instead ``h' = -λ h + W σ(h) + b + W_in x`` (the
-    form ``z' = A σ(z)`` of seed 002). The two are conjugate through u = W h
+    form ``z' = A σ(z)`` of Casoni et al.). The two are conjugate through u = W h
     when W is invertible; a skew-symmetric W of odd size never is.
 
     **Arguments:**
@@ -34,7 +34,7 @@ class CTRNN(AbstractContinuousSystem):
       activation object, or any elementwise callable.
     - ``decay``: λ, a scalar or one value per unit.
     - ``recurrent``: ``"free"`` (W is a free parameter) or ``"skew"`` (W = S − Sᵀ,
-      exactly skew-symmetric for every parameter value: seed 002).
+      exactly skew-symmetric for every parameter value: Casoni et al.).
     - ``form``: ``"activation"`` (σ of the weighted sum, eq. 2) or ``"rate"``
       (weighted sum of σ).
     - ``gain``: standard deviation of W's entries times √n at initialisation.

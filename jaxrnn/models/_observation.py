@@ -1,4 +1,4 @@
-"""Observation models of the PLRNN (seed 003, eqs. 2 and 3)."""
+"""Observation models of the PLRNN (Schmidt et al., eqs. 2 and 3)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ __all__ = ["GaussianObservation", "CategoricalObservation", "make_observation"]
 
 
 class GaussianObservation(eqx.Module):
-    """``x_t = B g(z_t) + η_t``, η ~ N(0, diag(γ)) (seed 003, eq. 2); g is identity or ReLU.
+    """``x_t = B g(z_t) + η_t``, η ~ N(0, diag(γ)) (Schmidt et al., eq. 2); g is identity or ReLU.
 
     **Arguments:**
 
@@ -47,7 +47,7 @@ class GaussianObservation(eqx.Module):
 
 
 class CategoricalObservation(eqx.Module):
-    """``p_i = softmax(B z_t)_i`` (seed 003, eq. 3).
+    """``p_i = softmax(B z_t)_i`` (Schmidt et al., eq. 3).
 
     **Arguments:**
 

@@ -9,7 +9,7 @@ returns a dict of scalars. Grid axes may be ``tau`` (R_τ), ``dt`` (D_Δ),
   Tsit5 reference of the same system (rtol = atol = ``reference_tol``; inf
   once Euler overflows), and whether the Euler map is stable
   at the origin: the spectral radius of ``I + Δ·J``, J the Jacobian of
-  ``L R_τ`` (seed 000, Sect. 1 stability remark). Since Euler with Δ on R_τ is
+  ``L R_τ`` (Caruso & Jarne, Sect. 1 stability remark). Since Euler with Δ on R_τ is
   Euler with τΔ on the original (``[R_τ, D_Δ] = 0``), both depend on τΔ only.
 - ``trajectory``: statistics of an ``n_steps`` run with ``solver``: final,
   mean and max state norm.

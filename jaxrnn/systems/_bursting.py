@@ -1,4 +1,4 @@
-"""The bursting neuron model of the rPLRNN paper (seed 003, Suppl. 7.1.5; Durstewitz 2009).
+"""The bursting neuron model of the rPLRNN paper (Schmidt et al., Suppl. 7.1.5; Durstewitz 2009).
 
 ``C_m V' = −g_L(V−E_L) − g_Na m∞(V)(V−E_Na) − g_K n (V−E_K) − g_M h (V−E_K) − g_NMDA σ(V) V``,
 ``n' = (n∞(V) − n)/τ_n``, ``h' = (h∞(V) − h)/τ_h``, with
@@ -21,7 +21,7 @@ BURSTING_INITIAL_STATE = (
     -24.47,
     0.0386,
     0.0231,
-)  # (V, n, h), seed 003, Sect. 4.2 (the authors' data)
+)  # (V, n, h), Schmidt et al., Sect. 4.2 (the authors' data)
 """The bursting neuron's initial state (V, n, h) of the authors' data."""
 
 
@@ -32,7 +32,7 @@ def _f(default):
 class BurstingNeuron(AbstractAutonomousFlow):
     """State (V, n, h); every parameter is a field (change one with ``eqx.tree_at`` or
     the constructor); the defaults are the parameters of the bursting-neuron data of
-    seed 003, Sect. 4.2 (equations in the module docstring).
+    Schmidt et al., Sect. 4.2 (equations in the module docstring).
 
     **Arguments:**
 

@@ -1,5 +1,5 @@
 """Recorded series from files: a user's own CSV recordings, and the named
-``bursting_neuron_authors`` dataset (the exact three series behind Fig. 3 of seed 003).
+``bursting_neuron_authors`` dataset (the exact three series behind Fig. 3 of Schmidt et al.).
 
 A CSV file holds one row per time step and one column per observed variable, comma
 separated; lines starting with ``#`` are comments. Named datasets are looked for the

@@ -1,4 +1,5 @@
-"""The addition and multiplication problems (seed 003, Sect. 4.1; Hochreiter & Schmidhuber 1997)."""
+"""The addition and multiplication problems (Schmidt et al., Sect. 4.1; Hochreiter &
+Schmidhuber 1997)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def marker_positions(
     key: PRNGKeyArray, n_trials: int, T: int
 ) -> tuple[Int[Array, " n"], Int[Array, " n"]]:
     """Marker times ``t1 ~ U{0..9}`` and ``t2 ~ U{0..⌈T/2⌉-1} \\ {t1}`` (0-based, t2 < T/2;
-    seed 003, Sect. 4.1, after Hochreiter & Schmidhuber 1997).
+    Schmidt et al., Sect. 4.1, after Hochreiter & Schmidhuber 1997).
 
     **Arguments:**
 
@@ -65,7 +66,7 @@ def addition_problem(
     key: PRNGKeyArray, n_trials: int, T: int, *, dtype: DTypeLike | None = None
 ) -> tuple[Float[Array, "n T 2"], Float[Array, "n 1"]]:
     """Inputs (channel 0 ~ U[0, 1), channel 1 = two markers) and the target
-    ``s_{0,t1} + s_{0,t2}``, to be produced at the last step (seed 003, Sect. 4.1).
+    ``s_{0,t1} + s_{0,t2}``, to be produced at the last step (Schmidt et al., Sect. 4.1).
 
     **Arguments:**
 
@@ -84,7 +85,7 @@ def addition_problem(
 def multiplication_problem(
     key: PRNGKeyArray, n_trials: int, T: int, *, dtype: DTypeLike | None = None
 ) -> tuple[Float[Array, "n T 2"], Float[Array, "n 1"]]:
-    """As `addition_problem`, with target ``s_{0,t1} · s_{0,t2}`` (seed 003, Sect. 4.1).
+    """As `addition_problem`, with target ``s_{0,t1} · s_{0,t2}`` (Schmidt et al., Sect. 4.1).
 
     **Arguments:**
 

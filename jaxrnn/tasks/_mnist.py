@@ -1,4 +1,4 @@
-"""MNIST from standard IDX files, as sequential (and permuted) MNIST (seed 003, Sect. 4.1).
+"""MNIST from standard IDX files, as sequential (and permuted) MNIST (Schmidt et al., Sect. 4.1).
 
 Reads ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
 ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte``, each gzipped
@@ -164,7 +164,7 @@ def sequential_mnist(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sequential MNIST: inputs (n, 784, 1), one pixel per step, row by row, normalised
     with mean 0.1307 and std 0.3081; labels (n,) int32. ``permutation`` (a permutation
-    of range(784)) gives permuted sequential MNIST (seed 003, Sect. 4.1).
+    of range(784)) gives permuted sequential MNIST (Schmidt et al., Sect. 4.1).
 
     **Arguments:**
 

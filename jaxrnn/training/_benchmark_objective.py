@@ -1,4 +1,5 @@
-"""The benchmark objective: addition, multiplication and sequential MNIST (seed 003, Sect. 4.1).
+"""The benchmark objective: addition, multiplication and sequential MNIST (Schmidt et al.,
+Sect. 4.1).
 
 An *objective* tells the generic `Trainer` what a run learns: it owns the
 data, builds the model, draws an epoch's batches, gives the loss of one
@@ -25,7 +26,7 @@ from ._objective_base import AbstractObjective
 
 __all__ = ["BenchmarkObjective", "CORRECT_TOLERANCE"]
 
-CORRECT_TOLERANCE = 0.04  # |prediction - target| < 0.04 counts as correct (seed 003)
+CORRECT_TOLERANCE = 0.04  # |prediction - target| < 0.04 counts as correct (Schmidt et al.)
 
 
 def _per_sample(out, target, kind):

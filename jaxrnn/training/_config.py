@@ -61,7 +61,7 @@ class ConfigError(ValueError):
 @document_fields
 @dataclass
 class TaskConfig:
-    """The benchmark (seed 003, Sect. 4.1) or the reconstruction data (Sect. 4.2).
+    """The benchmark (Schmidt et al., Sect. 4.1) or the reconstruction data (Sect. 4.2).
 
     For ``name: reconstruction``: ``dataset`` names a `jaxrnn.systems.dataset`,
     ``T`` is the length of the training subsequences and ``n_train`` the number
@@ -134,7 +134,7 @@ class ModelConfig:
     n_regularised: int | None = _field(None, "rPLRNN: M_reg directly (overrides reg_fraction)")
     tau: float = _field(
         5.0,
-        "rPLRNN: strength of the line-attractor penalty, τ_A = τ_W = τ_h (seed 003, eq. 4)",
+        "rPLRNN: strength of the line-attractor penalty, τ_A = τ_W = τ_h (Schmidt et al., eq. 4)",
     )
     tau_A: float | None = _field(
         None,
@@ -167,7 +167,7 @@ class TrainConfig:
     method: str = _field(
         "bptt",
         "bptt (gradient descent through time, Optax) or em (reconstruction: the paper's EM "
-        "with annealing, seed 003 Sect. 3.4; settings in the em section)",
+        "with annealing, Schmidt et al. Sect. 3.4; settings in the em section)",
     )
     optimizer: str = _field("adam", "the Optax optimiser")
     learning_rate: float = _field(1e-3, "the (peak) learning rate")
@@ -235,7 +235,7 @@ class ForcingConfig:
 @document_fields
 @dataclass
 class EMConfig:
-    """EM for the PLRNN state-space model (``train.method: em``; seed 003, Sect. 3.4,
+    """EM for the PLRNN state-space model (``train.method: em``; Schmidt et al., Sect. 3.4,
     Suppl. 7.1.3). Every series of the data is fitted separately (``restarts`` times,
     from different random initialisations) as one vmapped program; the defaults are the
     authors' values. The regularised units are the first ⌈model.reg_fraction · M⌉ (or

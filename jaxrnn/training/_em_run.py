@@ -1,4 +1,4 @@
-"""EM run directories: ``jaxrnn train`` with ``train.method: em`` (seed 003, Sect. 3.4).
+"""EM run directories: ``jaxrnn train`` with ``train.method: em`` (Schmidt et al., Sect. 3.4).
 
 An EM run fits every series of the reconstruction data separately, ``em.restarts``
 times from different random initialisations, as one vmapped program per annealing

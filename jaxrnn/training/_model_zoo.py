@@ -1,4 +1,4 @@
-"""The Table-1 models of the rPLRNN paper (seed 003, Sect. 4.1) as a registry.
+"""The Table-1 models of the rPLRNN paper (Schmidt et al., Sect. 4.1) as a registry.
 
 Every model name maps to one `ModelSpec` that owns its decisions: how it is built, its
 default initialisation, whether it learns an initial state, whether it carries the
@@ -41,7 +41,7 @@ def _no_penalty(model, cfg: ModelConfig, hyper) -> Float[Array, ""]:
 
 
 def _line_attractor(model, cfg: ModelConfig, hyper) -> Float[Array, ""]:
-    """Eq. 4 of seed 003 on the first M_reg units; τ_A, τ_W, τ_h default to τ. ``hyper``
+    """Eq. 4 of Schmidt et al. on the first M_reg units; τ_A, τ_W, τ_h default to τ. ``hyper``
     (a `Hyper` of arrays) supplies τ_A, τ_W, τ_h and M_reg as traced values, as the
     population trainer does. The strengths were checked with the config (τ ≥ 0), so the
     unchecked `masked_penalty` is used: no host callback in the training program."""

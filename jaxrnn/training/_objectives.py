@@ -3,9 +3,9 @@ construction, loss, evaluation, metrics, best-epoch score and summary; the train
 the run directory only call these.
 
 - `BenchmarkObjective`: the addition, multiplication and (permuted) sequential MNIST
-  problems of seed 003, Sect. 4.1.
+  problems of Schmidt et al., Sect. 4.1.
 - `ReconstructionObjective`: dynamical-systems reconstruction with generalised teacher
-  forcing, seed 003, Sect. 4.2.
+  forcing, Schmidt et al., Sect. 4.2.
 """
 
 from __future__ import annotations

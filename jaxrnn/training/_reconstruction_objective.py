@@ -1,5 +1,5 @@
 """The reconstruction objective: a latent PLRNN learns a dynamical system from its
-time series by BPTT with (sparse / generalised) teacher forcing (seed 003, Sect. 3.4, 4.2).
+time series by BPTT with (sparse / generalised) teacher forcing (Schmidt et al., Sect. 3.4, 4.2).
 
 Model: ``z_t = A z_{t−1} + W relu(z_{t−1}) + h`` (eq. 1, no inputs), observed
 through ``x_t = B z_t + η_t`` (eq. 2, identity link). Training minimises the
@@ -67,7 +67,7 @@ def _forced_scan(model: PLRNN, x: Float[Array, "T N"], alpha, interval: int, emi
 def teacher_forced_loss(model: PLRNN, x: Float[Array, "T N"], alpha, interval: int):
     """Mean squared error of ``B z_t`` against ``x_t`` (t = 1..T−1) along a trajectory
     that starts at z_0 = B⁺ x_0 and is forced towards the data every ``interval`` steps:
-    ``z ← (1 − α) z + α ẑ`` with ``ẑ = z + B⁺ (x_t − B z)`` (seed 003, Sect. 4.2).
+    ``z ← (1 − α) z + α ẑ`` with ``ẑ = z + B⁺ (x_t − B z)`` (Schmidt et al., Sect. 4.2).
 
     **Arguments:**
 

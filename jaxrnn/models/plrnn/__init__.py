@@ -1,4 +1,4 @@
-"""The PLRNN family in one place (seed 003): the model and its initialisations, the
+"""The PLRNN family in one place (Schmidt et al.): the model and its initialisations, the
 batched rollout with its hand-written reverse pass, the line-attractor penalty
 (eq. 4), the region algebra ``W_Ω = A + W D_Ω`` that every PLRNN analysis builds on,
 the discrete → continuous conversion (Suppl. 7.1.2) and two example systems."""

@@ -1,4 +1,4 @@
-"""Discrete → continuous PLRNN conversion (seed 003, Suppl. 7.1.2, eqs. 9–20).
+"""Discrete → continuous PLRNN conversion (Schmidt et al., Suppl. 7.1.2, eqs. 9–20).
 
 In each linear region (orthant) Ω the PLRNN map is affine,
 ``z ↦ W_Ω z + h`` with ``W_Ω = A + W D_Ω`` (eq. 9). The piecewise-linear ODE
@@ -36,7 +36,7 @@ MAX_CONVERTIBLE_LATENT = 14
 
 
 class ContinuousPLRNN(AbstractContinuousSystem):
-    """``ζ' = W̃_Ω ζ + h̃_Ω + C̃_Ω s`` with Ω the orthant of ζ (seed 003, Suppl. 7.1.2):
+    """``ζ' = W̃_Ω ζ + h̃_Ω + C̃_Ω s`` with Ω the orthant of ζ (Schmidt et al., Suppl. 7.1.2):
     the flow whose time-Δ map is the PLRNN in every region, ``W̃_Ω = log(W_Ω)/Δ``.
 
     **Arguments:**
@@ -80,7 +80,7 @@ def to_continuous(plrnn: PLRNN, dt: ArrayLike, *, rtol: float = 1e-9) -> Continu
 
     **Arguments:**
 
-    - `plrnn`: the discrete PLRNN (seed 003, eq. 1).
+    - `plrnn`: the discrete PLRNN (Schmidt et al., eq. 1).
     - `dt`: the sampling step Δ > 0 of the PLRNN's time series.
     - `rtol`: relative tolerance of the diagonalisability and eigenvalue checks.
 

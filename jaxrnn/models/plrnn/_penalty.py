@@ -1,4 +1,4 @@
-"""Regularisers: the line-attractor penalty of the rPLRNN (seed 003, eq. 4)."""
+"""Regularisers: the line-attractor penalty of the rPLRNN (Schmidt et al., eq. 4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Piecewise-linear RNN and its line-attractor-regularised variant (seed 003)."""
+"""Piecewise-linear RNN and its line-attractor-regularised variant (Schmidt et al.)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def _authors_recurrence(key, M: int, dtype) -> Array:
 
 
 class PLRNN(AbstractDiscreteSystem):
-    r"""The PLRNN ``z_t = A z_{t-1} + W relu(z_{t-1}) + C s_t + h + ε_t`` (seed 003, eq. 1).
+    r"""The PLRNN ``z_t = A z_{t-1} + W relu(z_{t-1}) + C s_t + h + ε_t`` (Schmidt et al., eq. 1).
 
     A is diagonal (stored as the vector ``A``); W is off-diagonal *by
     construction*: the stored ``W_raw`` is multiplied by an off-diagonal mask

@@ -2,11 +2,11 @@
 
 The ReLU splits state space into 2^M linear regions (orthants) Ω, one per
 indicator vector ``d = diag(D_Ω) ∈ {0, 1}^M`` with ``d_i = 1[z_i > 0]``. In region
-Ω the map of seed 003, eq. 1 is affine with the *region matrix*
+Ω the map of Schmidt et al., eq. 1 is affine with the *region matrix*
 
     W_Ω = A + W D_Ω
 
-(seed 001, eq. 3; seed 003, Suppl. eq. 9). Region ``r`` (an integer) has
+(Eisenmann et al., eq. 3; Schmidt et al., Suppl. eq. 9). Region ``r`` (an integer) has
 ``d_i = bit i of r``. Every function here works on NumPy arrays (returning NumPy)
 and on JAX arrays (returning JAX, traceable).
 """
@@ -55,7 +55,7 @@ def region_of(z: Any) -> Any:
 
 
 def region_matrices(A_diag: Any, W: Any, d: Any) -> Any:
-    """``W_Ω = A + W D_Ω`` (seed 001, eq. 3) for indicator vector(s) ``d`` of shape
+    """``W_Ω = A + W D_Ω`` (Eisenmann et al., eq. 3) for indicator vector(s) ``d`` of shape
     ``(..., M)``; returns shape ``(..., M, M)``. ``A_diag`` is the diagonal of A."""
     xp = _xp(A_diag, W, d)
     return xp.diag(A_diag) + W * d[..., None, :]

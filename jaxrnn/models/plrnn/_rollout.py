@@ -1,6 +1,6 @@
 """A batched PLRNN rollout with a hand-written reverse pass (the training hot loop).
 
-Forward, for a batch of B sequences (seed 003, eq. 1 without noise)::
+Forward, for a batch of B sequences (Schmidt et al., eq. 1 without noise)::
 
     z_t = A ⊙ z_{t−1} + W relu(z_{t−1}) + C s_t + h,      t = 1..T
 
