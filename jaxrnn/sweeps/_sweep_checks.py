@@ -6,7 +6,7 @@ from __future__ import annotations
 import pathlib
 from typing import Any
 
-from ..training._config import ConfigError
+from .._config_files import ConfigError
 
 __all__ = [
     "KINDS",

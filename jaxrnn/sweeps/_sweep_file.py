@@ -33,8 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..training._config import document_fields
-from ..training._config_loading import read_yaml_mapping
+from .._config_files import document_fields, read_yaml_mapping
 from ._sweep_checks import (
     SweepError,
     check_heatmap,
@@ -57,7 +56,7 @@ def _doc(doc: str, **kwargs):
 
 
 @document_fields
-@dataclass
+@dataclass(frozen=True)
 class SweepSpec:
     """A validated sweep file (see the module docstring for an example)."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..training._config_reference import default_text
+from .._config_files import default_text
 from ._sweep_file import SweepSpec
 
 __all__ = ["sweep_keys", "sweep_reference"]

@@ -1,14 +1,16 @@
 """Training configuration: the tree of dataclasses, their defaults and meanings.
 
-Loading from YAML, ``--set`` overrides and validation are in ``_config_loading.py``.
+Loading from YAML and ``--set`` overrides are in ``_config_loading.py``, the rules a config
+must satisfy in ``_config_checks.py``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from dataclasses import dataclass, field
 from typing import Any
+
+from .._config_files import ConfigError, document_fields
 
 __all__ = [
     "ConfigError",
@@ -40,26 +42,8 @@ def _field(default: Any = dataclasses.MISSING, doc: str = "", *, default_factory
     return field(default=default, metadata={"doc": doc})
 
 
-def document_fields(cls):
-    """Appends to a config dataclass's docstring an ``**Arguments:**`` list built from its
-    fields' descriptions and defaults, so that the API reference and the config reference
-    (``config_reference``) read the same text and cannot drift apart."""
-    lines = []
-    for f in dataclasses.fields(cls):
-        shown = f.default is not dataclasses.MISSING and "default" not in f.metadata["doc"]
-        default = f" (default `{f.default!r}`)" if shown else ""
-        lines.append(f"- `{f.name}`: {f.metadata['doc']}{default}.")
-    doc = inspect.cleandoc(cls.__doc__ or "")
-    cls.__doc__ = doc + "\n\n**Arguments:**\n\n" + "\n".join(lines) + "\n"
-    return cls
-
-
-class ConfigError(ValueError):
-    """A config value that is unknown, of the wrong type or impossible."""
-
-
 @document_fields
-@dataclass
+@dataclass(frozen=True)
 class TaskConfig:
     """The benchmark (Schmidt et al., Sect. 4.1) or the reconstruction data (Sect. 4.2).
 
@@ -114,7 +98,7 @@ class TaskConfig:
 
 
 @document_fields
-@dataclass
+@dataclass(frozen=True)
 class ModelConfig:
     """A Table-1 model."""
 
@@ -160,7 +144,7 @@ class ModelConfig:
 
 
 @document_fields
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
     """Optimisation (Optax), or EM for reconstruction (``method: em``, the ``em`` section)."""
 
@@ -205,7 +189,7 @@ class TrainConfig:
 
 
 @document_fields
-@dataclass
+@dataclass(frozen=True)
 class ForcingConfig:
     """Teacher forcing for reconstruction training (sparse and generalised).
 
@@ -233,7 +217,7 @@ class ForcingConfig:
 
 
 @document_fields
-@dataclass
+@dataclass(frozen=True)
 class EMConfig:
     """EM for the PLRNN state-space model (``train.method: em``; Schmidt et al., Sect. 3.4,
     Suppl. 7.1.3). Every series of the data is fitted separately (``restarts`` times,
@@ -280,7 +264,7 @@ class EMConfig:
 
 
 @document_fields
-@dataclass
+@dataclass(frozen=True)
 class Config:
     """A whole training run."""
 

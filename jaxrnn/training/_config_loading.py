@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import pathlib
 import types
 import typing
@@ -17,6 +16,7 @@ from collections.abc import Sequence
 
 import yaml
 
+from .._config_files import read_yaml_mapping
 from ._config import (
     Config,
     ConfigError,
@@ -181,25 +181,6 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
                 f"config key '{path.strip()}': --set value {text!r} is not valid YAML ({problem})"
             ) from None
     return raw
-
-
-def read_yaml_mapping(
-    path: str | os.PathLike[str], what: str = "config", error=ConfigError
-) -> dict:
-    """A YAML file's top-level mapping ({} if empty); one-line ``error``s otherwise."""
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise error(f"{what} file {path}: not found")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        what_wrong = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise error(f"{what} file {path}{where}: invalid YAML ({what_wrong})") from None
-    if raw is not None and not isinstance(raw, dict):
-        raise error(f"{what} file {path}: expected a mapping at the top level")
-    return raw or {}
 
 
 def load_config(path: str | pathlib.Path, overrides: Sequence[str] = ()) -> Config:

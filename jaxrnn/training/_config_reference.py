@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from .._config_files import default_text
 from ._config import (
     DATASET_NAMES,
     METHODS,
@@ -22,7 +23,7 @@ from ._config import (
     TrainConfig,
 )
 
-__all__ = ["config_keys", "config_reference", "default_text"]
+__all__ = ["config_keys", "config_reference"]
 
 SECTIONS = (
     ("task", TaskConfig),
@@ -44,13 +45,6 @@ ALLOWED = {
     "em.cross_moment": ("authors", "exact"),
     "em.observation": ("relu", "identity"),
 }
-
-
-def default_text(f: dataclasses.Field) -> str:
-    """A field's default as the references show it."""
-    if f.default is dataclasses.MISSING:
-        return "(a section)" if f.default_factory is not dataclasses.MISSING else "(required)"
-    return "null" if f.default is None else repr(f.default).replace("'", "")
 
 
 def config_keys() -> list[tuple[str, str, str, str]]:
