@@ -43,6 +43,7 @@ from ._simulate_diffrax import diffrax_path
 from ._simulate_scan import euler_path, map_path
 from ._solvers import get_solver
 from ._system_kinds import AbstractContinuousSystem, AbstractDiscreteSystem
+from ._typing import ArrayInput
 
 __all__ = ["Trajectory", "simulate", "DEFAULT_DIVERGENCE_THRESHOLD"]
 
@@ -68,7 +69,7 @@ class Trajectory(eqx.Module):
 
 def simulate(
     system: AbstractContinuousSystem | AbstractDiscreteSystem,
-    y0: ArrayLike,
+    y0: ArrayInput,
     n_steps: int | None = None,
     *,
     inputs: ArrayLike | Callable | None = None,

@@ -105,3 +105,16 @@ def test_everything_called_on_an_objective_is_declared_by_the_abstract_objective
     assert not concrete, concrete
     for cls in {*OBJECTIVES.values(), *(c for c in AbstractObjective.__subclasses__())}:
         assert not getattr(cls, "__abstractmethods__", None), cls
+
+
+def test_the_jaxtyping_hook_checks_jaxrnn_in_this_suite():
+    """The test command runs with jaxtyping's import hook (pyproject addopts): a call whose
+    arrays disagree with the annotated shapes fails at the call."""
+    import jaxtyping
+    import numpy as np
+    import pytest
+
+    from jaxrnn.metrics import state_space_divergence
+
+    with pytest.raises(jaxtyping.TypeCheckError, match="x_gen"):
+        state_space_divergence(np.zeros((50, 2)), np.zeros((50, 3)))

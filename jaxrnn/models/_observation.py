@@ -8,7 +8,7 @@ from typing import Literal
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float, Int, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 __all__ = ["GaussianObservation", "CategoricalObservation", "make_observation"]
 
@@ -63,7 +63,7 @@ class CategoricalObservation(eqx.Module):
         """The logits ``B z`` (``jax.nn.softmax`` of them are the class probabilities)."""
         return self.B @ z
 
-    def log_likelihood(self, z, label: Int[Array, ""]) -> Float[Array, ""]:
+    def log_likelihood(self, z, label: Int[ArrayLike, ""]) -> Float[Array, ""]:
         """log p_label."""
         return jax.nn.log_softmax(self(z))[label]
 

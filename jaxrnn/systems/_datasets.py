@@ -18,10 +18,10 @@ import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import ArrayLike
 
 from .._simulate import simulate
 from .._system_kinds import AbstractContinuousSystem
+from .._typing import ArrayInput
 from ._bursting import BURSTING_INITIAL_STATE, BurstingNeuron
 from ._classic import Lorenz63, Rossler, VanDerPol
 
@@ -59,7 +59,7 @@ class TimeSeriesData:
 
 def make_dataset(
     system,
-    y0: ArrayLike,
+    y0: ArrayInput,
     *,
     n_series: int = 1,
     n_samples: int = 1000,

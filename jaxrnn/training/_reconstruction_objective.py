@@ -25,7 +25,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from .._simulate import simulate
 from ..metrics import hellinger_distance, spectrum_correlation, state_space_divergence
@@ -120,7 +120,7 @@ def free_run(model: PLRNN, x0: Float[Array, " N"], n_samples: int) -> Float[Arra
     return xs
 
 
-def _finite(x: np.ndarray, bound: float = 1e6) -> np.ndarray:
+def _finite(x: ArrayLike, bound: float = 1e6) -> np.ndarray:
     """Non-finite or huge values (a diverged free run) become ±bound: out of every bin."""
     return np.clip(
         np.nan_to_num(np.asarray(x, float), nan=bound, posinf=bound, neginf=-bound), -bound, bound

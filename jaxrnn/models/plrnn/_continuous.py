@@ -95,7 +95,7 @@ def to_continuous(plrnn: PLRNN, dt: ArrayLike, *, rtol: float = 1e-9) -> Continu
         )
     dtype = plrnn.A.dtype
     dt = jnp.asarray(dt, dtype)
-    bits = region_indicators(M, dtype)
+    bits = jnp.asarray(region_indicators(M, dtype))
     WO = jax.vmap(plrnn.region_matrix)(bits)  # (R, M, M)
     lam, V = jax.vmap(jnp.linalg.eig)(WO)
     Vinv = jnp.linalg.inv(V)

@@ -12,6 +12,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from ..._system_kinds import AbstractDiscreteSystem
+from ..._typing import ArrayInput
 from ..._validate import check_size, check_value, concrete
 from .._observation import CategoricalObservation, GaussianObservation, make_observation
 from ._regions import region_matrices
@@ -172,17 +173,17 @@ class PLRNN(AbstractDiscreteSystem):
     @classmethod
     def from_arrays(
         cls,
-        A: ArrayLike,
-        W: ArrayLike,
-        h: ArrayLike,
-        C: ArrayLike | None = None,
-        B: ArrayLike | None = None,
+        A: ArrayInput,
+        W: ArrayInput,
+        h: ArrayInput,
+        C: ArrayInput | None = None,
+        B: ArrayInput | None = None,
         *,
         n_regularised: int = 0,
         observation: Literal["gaussian", "categorical"] = "gaussian",
         observation_link: Literal["identity", "relu"] = "identity",
         noise_std: ArrayLike | None = None,
-        mu0: ArrayLike | None = None,
+        mu0: ArrayInput | None = None,
     ) -> PLRNN:
         """A PLRNN with explicit parameters. ``A`` may be the diagonal vector or a
         diagonal matrix; ``W`` must have a zero diagonal (self-coupling belongs in A);

@@ -26,7 +26,9 @@ def _xp(*arrays):
     return np if all(isinstance(a, (np.ndarray, np.generic, float, int)) for a in arrays) else jnp
 
 
-def region_indicators(M: int, dtype: Any = None, *, numpy: bool = False) -> Float[Array, "R M"]:
+def region_indicators(
+    M: int, dtype: Any = None, *, numpy: bool = False
+) -> Float[Array | np.ndarray, "R M"]:
     """All ``R = 2^M`` indicator vectors ``d = diag(D_Ω)``; row ``r`` has ``d_i`` = bit i of r.
 
     **Arguments:**
