@@ -24,6 +24,7 @@ from .._validate import require_x64
 from ..models import PLRNN
 from ..models.plrnn._regions import region_matrices
 from ..training._config_loading import config_from_dict
+from ..training._model_zoo import PLRNN_MODELS
 from ..training._run_dir import checkpoint_params
 from ._lyapunov import kaplan_yorke_dimension, lyapunov_spectrum
 from ._plrnn_cycles import MAX_SEQUENCES, cycles, exhaustive_feasible, trajectory_seeds
@@ -49,7 +50,7 @@ def _load(run_dir: pathlib.Path, data_dir):
             f"{run_dir}: an EM fit (train.method: em); load its models with "
             "jaxrnn.training.load_em_models"
         )
-    if config.model.name not in ("plrnn", "iplrnn", "rplrnn"):
+    if config.model.name not in PLRNN_MODELS:
         raise ValueError(
             f"{run_dir}: analyse needs a PLRNN run, this one trained "
             f"model.name={config.model.name!r}"

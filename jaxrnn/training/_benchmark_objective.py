@@ -76,13 +76,12 @@ class BenchmarkObjective(AbstractObjective):
 
     def __init__(self, config: Config, *, data_dir=None, dtype=jnp.float32):
         task = config.task
-        seed = config.seed if task.seed is None else task.seed
         self.data = make_task(
             task.name,
             T=task.T,
             n_train=task.n_train,
             n_test=task.n_test,
-            seed=seed,
+            seed=config.data_seed,
             data_dir=task.data_dir or data_dir,
             dtype=np.dtype(dtype),
         )

@@ -21,14 +21,10 @@ __all__ = [
     "EMConfig",
     "Config",
     "TASKS",
-    "MODELS",
 ]
 
 TASKS = ("addition", "multiplication", "mnist", "permuted_mnist", "reconstruction")
 DATASET_NAMES = ("bursting_neuron", "lorenz63", "rossler", "van_der_pol")
-PLRNN_MODELS = ("plrnn", "iplrnn", "rplrnn")
-PLRNN_INITS = ("authors", "identity", "uniform")
-MODELS = ("rnn", "l2rnn", "irnn", "nprnn", "plrnn", "iplrnn", "rplrnn", "lstm")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "lion")
 SCHEDULES = ("constant", "cosine", "exponential", "warmup_cosine")
 METHODS = ("bptt", "em")
@@ -282,3 +278,9 @@ class Config:
     em: EMConfig = _field(
         doc="EM for reconstruction, train.method: em (EMConfig)", default_factory=EMConfig
     )
+
+    @property
+    def data_seed(self) -> int:
+        """The seed of the run's data: ``task.seed``, else ``seed`` (the one rule every
+        objective, population and EM run uses)."""
+        return self.seed if self.task.seed is None else self.task.seed

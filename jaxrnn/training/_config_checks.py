@@ -8,15 +8,13 @@ from typing import Any
 from ._config import (
     DATASET_NAMES,
     METHODS,
-    MODELS,
     OPTIMIZERS,
-    PLRNN_INITS,
-    PLRNN_MODELS,
     SCHEDULES,
     TASKS,
     Config,
     ConfigError,
 )
+from ._model_zoo import MODELS, PLRNN_INITS, PLRNN_MODELS
 
 __all__ = ["validate"]
 

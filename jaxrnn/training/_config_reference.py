@@ -10,9 +10,7 @@ from .._config_files import default_text
 from ._config import (
     DATASET_NAMES,
     METHODS,
-    MODELS,
     OPTIMIZERS,
-    PLRNN_INITS,
     SCHEDULES,
     TASKS,
     Config,
@@ -22,6 +20,7 @@ from ._config import (
     TaskConfig,
     TrainConfig,
 )
+from ._model_zoo import MODELS, PLRNN_INITS
 
 __all__ = ["config_keys", "config_reference"]
 

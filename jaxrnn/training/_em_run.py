@@ -76,7 +76,7 @@ def em_data(config: Config, data_dir=None):
     t = config.task
     if t.data is not None:
         return recorded_dataset(t.data, data_dir)
-    overrides = {"noise_std": t.noise_std, "seed": config.seed if t.seed is None else t.seed}
+    overrides = {"noise_std": t.noise_std, "seed": config.data_seed}
     if t.n_samples is not None:
         overrides["n_samples"] = t.n_samples
     return dataset(t.dataset, **overrides)

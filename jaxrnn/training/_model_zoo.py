@@ -3,7 +3,8 @@
 Every model name maps to one `ModelSpec` that owns its decisions: how it is built, its
 default initialisation, whether it learns an initial state, whether it carries the
 line-attractor units, and its regulariser. Adding a model means adding one entry to
-`MODEL_ZOO` (and its name to ``MODELS`` in ``_config.py``).
+`MODEL_ZOO`: the names the config accepts (``MODELS``, ``PLRNN_MODELS``), the config
+checks, the generated config reference and the run report read them from here.
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ from .._simulate import simulate
 from .._system_kinds import AbstractDiscreteSystem
 from ..models import LSTM, PLRNN, ReLURNN
 from ..models.plrnn._penalty import masked_penalty
+from ..models.plrnn._plrnn_map import INITS, PLRNNInit
 from ._config import ModelConfig
-
-PLRNNInit = Literal["authors", "identity", "uniform"]
 
 __all__ = [
     "ModelSpec",
     "MODEL_ZOO",
+    "MODELS",
+    "PLRNN_MODELS",
+    "PLRNN_INITS",
     "build_model",
     "regulariser",
     "predict",
@@ -100,6 +103,13 @@ MODEL_ZOO: dict[str, ModelSpec] = {
     ),
     "lstm": ModelSpec("lstm"),
 }
+
+MODELS: tuple[str, ...] = tuple(MODEL_ZOO)
+"""Every model name ``model.name`` accepts, in Table-1 order."""
+PLRNN_MODELS: tuple[str, ...] = tuple(n for n, s in MODEL_ZOO.items() if s.family == "plrnn")
+"""The PLRNN family: the models that take ``model.init``, learn μ₀ and reconstruct."""
+PLRNN_INITS: tuple[str, ...] = INITS
+"""The values ``model.init`` accepts (the PLRNN's init schemes)."""
 
 
 def plrnn_init(cfg: ModelConfig, reconstruction: bool = False) -> str:

@@ -60,7 +60,7 @@ def check_population(configs: Sequence[Config]) -> None:
                     f"{value!r}, member {i} has {other[key]!r}); only "
                     f"{', '.join(POPULATION_KEYS[1:])} may vary"
                 )
-    data_seeds = {c.seed if c.task.seed is None else c.task.seed for c in configs}
+    data_seeds = {c.data_seed for c in configs}
     if len(data_seeds) > 1:
         raise ConfigError(
             "config key 'task.seed': population members share one data set; "
@@ -94,7 +94,7 @@ def population_configs(base: Config, changes: Sequence[dict]) -> list[Config]:
     The member configs, in order. Raises `ConfigError` for a key that may not vary.
     """
     members = []
-    data_seed = base.seed if base.task.seed is None else base.task.seed
+    data_seed = base.data_seed
     for i, change in enumerate(changes):
         raw = config_to_dict(dataclasses.replace(base, name=f"{base.name}-{i:03d}"))
         raw["task"]["seed"] = data_seed

@@ -145,8 +145,7 @@ class ReconstructionObjective(AbstractObjective):
 
     def __init__(self, config: Config, *, data_dir=None, dtype=jnp.float32):
         task = config.task
-        seed = config.seed if task.seed is None else task.seed
-        overrides = {"noise_std": task.noise_std, "seed": seed}
+        overrides = {"noise_std": task.noise_std, "seed": config.data_seed}
         if task.n_samples is not None:
             overrides["n_samples"] = task.n_samples
         self.data = (

@@ -10,6 +10,7 @@ from ._examples import chaotic_plrnn as chaotic_plrnn
 from ._penalty import line_attractor_penalty as line_attractor_penalty
 from ._plrnn_map import INITS as INITS
 from ._plrnn_map import PLRNN as PLRNN
+from ._plrnn_map import PLRNNInit as PLRNNInit
 from ._regions import region_index as region_index
 from ._regions import region_indicators as region_indicators
 from ._regions import region_matrices as region_matrices

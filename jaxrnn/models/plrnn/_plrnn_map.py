@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import typing
 from typing import Literal
 
 import equinox as eqx
@@ -17,14 +18,17 @@ from ..._validate import check_size, check_value, concrete
 from .._observation import CategoricalObservation, GaussianObservation, make_observation
 from ._regions import region_matrices
 
-__all__ = ["PLRNN", "INITS", "authors_input_std"]
+__all__ = ["PLRNN", "INITS", "PLRNNInit", "authors_input_std"]
 
 
 def _offdiag(M: int, dtype) -> Array:
     return 1.0 - jnp.eye(M, dtype=dtype)
 
 
-INITS = ("authors", "uniform", "identity")
+PLRNNInit = Literal["authors", "identity", "uniform"]
+"""The PLRNN's initialisation schemes (see `PLRNN`)."""
+INITS: tuple[str, ...] = typing.get_args(PLRNNInit)
+"""The names of `PLRNNInit`, in order."""
 
 
 def authors_input_std(M: int) -> float:
@@ -118,7 +122,7 @@ class PLRNN(AbstractDiscreteSystem):
         input_size: int = 0,
         *,
         n_regularised: int = 0,
-        init: Literal["authors", "identity", "uniform"] = "authors",
+        init: PLRNNInit = "authors",
         learn_z0: bool = False,
         observation_size: int = 0,
         observation: Literal["gaussian", "categorical"] = "gaussian",
