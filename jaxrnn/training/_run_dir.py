@@ -43,6 +43,7 @@ from ._checkpoint import (
 )
 from ._config import Config
 from ._config_loading import config_from_dict, config_to_dict
+from ._config_resolved import resolved_config_dict
 from ._em_run import em_data, evaluate_em, train_em
 from ._fit import fit
 from ._population import member_slice, population_configs, stack_members
@@ -123,7 +124,8 @@ def train(
         run_dir.mkdir(parents=True, exist_ok=True)
         if not resume:
             write_text(
-                run_dir / "config.yaml", yaml.safe_dump(config_to_dict(config), sort_keys=False)
+                run_dir / "config.yaml",
+                yaml.safe_dump(resolved_config_dict(config), sort_keys=False),
             )
         elif (done := _em_finished(run_dir)) is not None:
             return done  # a finished fit is kept; an unfinished one is fitted again
@@ -131,7 +133,9 @@ def train(
     trainer = Trainer(config, data_dir=data_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resume:
-        write_text(run_dir / "config.yaml", yaml.safe_dump(config_to_dict(config), sort_keys=False))
+        write_text(
+            run_dir / "config.yaml", yaml.safe_dump(resolved_config_dict(config), sort_keys=False)
+        )
     return fit(
         trainer,
         [run_dir],
@@ -193,7 +197,7 @@ def train_population(
     for d, c in zip(dirs, members):
         d.mkdir(parents=True, exist_ok=True)
         if not resume:
-            write_text(d / "config.yaml", yaml.safe_dump(config_to_dict(c), sort_keys=False))
+            write_text(d / "config.yaml", yaml.safe_dump(resolved_config_dict(c), sort_keys=False))
     if not resume:
         write_text(
             spec,
