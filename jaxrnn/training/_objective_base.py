@@ -9,7 +9,7 @@ import abc
 from typing import Any, ClassVar
 
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, Float, PyTree
 
 from ._config import Config
 
@@ -61,12 +61,12 @@ class AbstractObjective(abc.ABC):
         """(n_batches, B, ...) batch ids of an epoch; a function of (seed, epoch) only."""
 
     @abc.abstractmethod
-    def loss(self, model, data, ids, hyper):
+    def loss(self, model, data, ids, hyper) -> Float[Array, ""]:
         """The mean task loss of the batch ``ids`` (device; the regulariser is added by
         the trainer)."""
 
     @abc.abstractmethod
-    def evaluate(self, model, data, hyper):
+    def evaluate(self, model, data, hyper) -> PyTree:
         """The evaluation's raw outputs (device arrays), for `metrics`."""
 
     @abc.abstractmethod
@@ -85,7 +85,7 @@ class AbstractObjective(abc.ABC):
     def analysis_trajectories(self, model, n_trials: int) -> Float[Array, "n T M"]:
         """Latent trajectories, (n, T, M) in float64, that the run report analyses."""
 
-    def log_jacobian_norm(self, model, data, ids, hyper):
+    def log_jacobian_norm(self, model, data, ids, hyper) -> Float[Array, ""]:
         """Mean log spectral norm of the forced Jacobians on a batch (adaptive teacher
         forcing). Objectives with ``adaptive_forcing`` override it."""
         raise NotImplementedError(f"the {self.name} objective has no forced Jacobians")

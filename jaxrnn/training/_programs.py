@@ -25,10 +25,13 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import optax
+from jaxtyping import Array, Bool, Float, Int, PyTree
 
 from .._members import vmap_members
 from ._config import ModelConfig
+from ._hyper import Hyper
 from ._model_zoo import regulariser
+from ._objective_base import AbstractObjective
 
 __all__ = ["TrainingPrograms"]
 
@@ -41,8 +44,8 @@ class TrainingPrograms:
 
     def __init__(
         self,
-        static,
-        objective,
+        static: PyTree,
+        objective: AbstractObjective,
         model_config: ModelConfig,
         optimizer: optax.GradientTransformation,
         abort_loss: float,
@@ -51,12 +54,24 @@ class TrainingPrograms:
         self.static, self.objective, self.model_config = static, objective, model_config
         self.optimizer, self.abort_loss, self.abort_patience = optimizer, abort_loss, abort_patience
 
-    def _member_loss(self, params, data, ids, hyper):
+    def _member_loss(
+        self, params: PyTree, data: PyTree, ids: Int[Array, ...], hyper: Hyper
+    ) -> tuple[Float[Array, ""], Float[Array, ""]]:
         model = eqx.combine(params, self.static)
         task = self.objective.loss(model, data, ids, hyper)
         return task + regulariser(model, self.model_config, hyper), task
 
-    def _member_step(self, params, opt_state, hyper, alive, above, data, ids, live):
+    def _member_step(
+        self,
+        params: PyTree,
+        opt_state: optax.OptState,
+        hyper: Hyper,
+        alive: Bool[Array, ""],
+        above: Int[Array, ""],
+        data: PyTree,
+        ids: Int[Array, ...],
+        live: Bool[Array, ""],
+    ):
         (loss, _), grads = jax.value_and_grad(self._member_loss, has_aux=True)(
             params, data, ids, hyper
         )
@@ -73,7 +88,20 @@ class TrainingPrograms:
         opt_state = jax.tree_util.tree_map(keep, new_state, opt_state)
         return params, opt_state, alive, above, loss
 
-    def chunk(self, params, opt_state, hyper, alive, above, data, idx, live):
+    def chunk(
+        self,
+        params: PyTree,
+        opt_state: optax.OptState,
+        hyper: Hyper,
+        alive: Bool[Array, " P"],
+        above: Int[Array, " P"],
+        data: PyTree,
+        idx: Int[Array, "K P ..."],
+        live: Bool[Array, " K"],
+    ):
+        """K update steps of every member (a ``lax.scan``); a step with ``live`` False is
+        a masked no-op. Returns the new (params, opt_state, alive, above) and the (K, P)
+        losses and alive flags per step."""
         step = vmap_members(self._member_step, (0, 0, 0, 0, 0, None, 0, None))
 
         def body(carry, inp):
@@ -89,22 +117,29 @@ class TrainingPrograms:
         )
         return params, opt_state, alive, above, losses, alive_steps
 
-    def _member_eval(self, params, hyper, data):
+    def _member_eval(self, params: PyTree, hyper: Hyper, data: PyTree):
         model = eqx.combine(params, self.static)
         return (
             self.objective.evaluate(model, data, hyper),
             regulariser(model, self.model_config, hyper),
         )
 
-    def evaluate(self, params, hyper, data):
+    def evaluate(self, params: PyTree, hyper: Hyper, data: PyTree):
+        """Every member's evaluation outputs and regulariser value."""
         return vmap_members(self._member_eval, (0, 0, None))(params, hyper, data)
 
-    def batch_loss(self, params, hyper, data, ids):
+    def batch_loss(
+        self, params: PyTree, hyper: Hyper, data: PyTree, ids: Int[Array, "P ..."]
+    ) -> Float[Array, " P"]:
+        """Every member's training loss (task + regulariser) on its batch."""
         return vmap_members(lambda p, h, i: self._member_loss(p, data, i, h)[0], (0, 0, 0))(
             params, hyper, ids
         )
 
-    def log_norm(self, params, hyper, data, ids):
+    def log_norm(
+        self, params: PyTree, hyper: Hyper, data: PyTree, ids: Int[Array, "P ..."]
+    ) -> Float[Array, " P"]:
+        """Every member's mean log norm of the forced Jacobians on its batch."""
         fn = lambda p, h, i: self.objective.log_jacobian_norm(  # noqa: E731
             eqx.combine(p, self.static), data, i, h
         )
