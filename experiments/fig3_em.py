@@ -238,14 +238,15 @@ def run_example_restarts(args, series) -> None:
     this setting counts as one), chosen by ℓ, never by its score."""
     M, tau, f = EXAMPLE
     settings = EMSettings(max_passes=args.max_passes, max_iterations=args.max_iterations)
-    folder = args.out / "fits" / "example"
+    folder = args.out / "fits" / args.example_folder
     folder.mkdir(parents=True, exist_ok=True)
     for k in range(args.example_restarts):
         name = f"{fit_name(M, tau, f)}_restart{k + 1}"
         if (folder / f"{name}.json").is_file():
             continue
         row, params = run_em_fit(series[f - 1], M, tau, f, settings, 1_000_000 + k)
-        row["tag"] = "example"
+        row["tag"] = args.example_folder
+        row["max_passes"] = args.max_passes
         buf = __import__("io").BytesIO()
         np.savez(buf, **params)
         _atomic_write(folder / f"{name}.npz", buf.getvalue())
@@ -273,7 +274,7 @@ def _fmt(mean, sem, digits=3):
 def report(out: pathlib.Path, series) -> None:
     rows = []
     for path in sorted((out / "fits").glob("*/*.json")):
-        if path.parent.name != "example":  # Fig. 3D's extra restarts are not grid fits
+        if not path.parent.name.startswith("example"):  # Fig. 3D's restarts: not grid fits
             rows.append(json.loads(path.read_text()))
     if not rows:
         print("no fits yet")
@@ -661,6 +662,11 @@ def main(argv=None):
         type=int,
         default=0,
         help="fit Fig. 3D's setting this many more times (panel D: the highest-ℓ fit)",
+    )
+    ap.add_argument(
+        "--example-folder",
+        default="example",
+        help="subfolder of fits/ for --example-restarts (panel D reads fits/example only)",
     )
     args = ap.parse_args(argv)
     if args.jobs > 1 and not args.report:
