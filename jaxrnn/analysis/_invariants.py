@@ -52,7 +52,7 @@ def check_invariant_exists(model: CTRNN, *, atol: float = 1e-12) -> None:
         raise ValueError(f"no invariant known: {e}") from None
 
 
-def energy(model: CTRNN, z: Float[Array, "... n"]) -> Float[Array, ...]:
+def energy(model: CTRNN, z: Float[Array, "*batch n"]) -> Float[Array, "*batch"]:
     """The conserved quantity H(z) of a skew-symmetric CTRNN (see module docstring).
 
     ``z`` may carry leading batch/time axes. Raises ``ValueError`` for networks

@@ -55,7 +55,7 @@ class TrainingPrograms:
         self.optimizer, self.abort_loss, self.abort_patience = optimizer, abort_loss, abort_patience
 
     def _member_loss(
-        self, params: PyTree, data: PyTree, ids: Int[Array, ...], hyper: Hyper
+        self, params: PyTree, data: PyTree, ids: Int[Array, "*batch"], hyper: Hyper
     ) -> tuple[Float[Array, ""], Float[Array, ""]]:
         model = eqx.combine(params, self.static)
         task = self.objective.loss(model, data, ids, hyper)
@@ -64,12 +64,12 @@ class TrainingPrograms:
     def _member_step(
         self,
         params: PyTree,
-        opt_state: optax.OptState,
+        opt_state: PyTree,
         hyper: Hyper,
         alive: Bool[Array, ""],
         above: Int[Array, ""],
         data: PyTree,
-        ids: Int[Array, ...],
+        ids: Int[Array, "*batch"],
         live: Bool[Array, ""],
     ):
         (loss, _), grads = jax.value_and_grad(self._member_loss, has_aux=True)(
@@ -91,12 +91,12 @@ class TrainingPrograms:
     def chunk(
         self,
         params: PyTree,
-        opt_state: optax.OptState,
+        opt_state: PyTree,
         hyper: Hyper,
         alive: Bool[Array, " P"],
         above: Int[Array, " P"],
         data: PyTree,
-        idx: Int[Array, "K P ..."],
+        idx: Int[Array, "K P *batch"],
         live: Bool[Array, " K"],
     ):
         """K update steps of every member (a ``lax.scan``); a step with ``live`` False is
@@ -129,7 +129,7 @@ class TrainingPrograms:
         return vmap_members(self._member_eval, (0, 0, None))(params, hyper, data)
 
     def batch_loss(
-        self, params: PyTree, hyper: Hyper, data: PyTree, ids: Int[Array, "P ..."]
+        self, params: PyTree, hyper: Hyper, data: PyTree, ids: Int[Array, " P *batch"]
     ) -> Float[Array, " P"]:
         """Every member's training loss (task + regulariser) on its batch."""
         return vmap_members(lambda p, h, i: self._member_loss(p, data, i, h)[0], (0, 0, 0))(
@@ -137,7 +137,7 @@ class TrainingPrograms:
         )
 
     def log_norm(
-        self, params: PyTree, hyper: Hyper, data: PyTree, ids: Int[Array, "P ..."]
+        self, params: PyTree, hyper: Hyper, data: PyTree, ids: Int[Array, " P *batch"]
     ) -> Float[Array, " P"]:
         """Every member's mean log norm of the forced Jacobians on its batch."""
         fn = lambda p, h, i: self.objective.log_jacobian_norm(  # noqa: E731

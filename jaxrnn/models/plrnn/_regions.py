@@ -44,7 +44,7 @@ def region_indicators(
     return jnp.asarray(bits, dtype=jnp.zeros(()).dtype if dtype is None else dtype)
 
 
-def region_index(z: Float[Array, "... M"]) -> Int[Array, ...]:
+def region_index(z: Float[Array, "*batch M"]) -> Int[Array, "*batch"]:
     """The row of `region_indicators` for the orthant of ``z``: ``Σ_i 1[z_i > 0] 2^i``."""
     weights = 2 ** jnp.arange(z.shape[-1], dtype=jnp.int32)
     return jnp.sum((z > 0).astype(jnp.int32) * weights, axis=-1)
