@@ -82,6 +82,8 @@ class Trainer:
             self.total_steps = min(self.total_steps, tr.max_steps)
         self.chunk = min(tr.chunk_steps, self.batches_per_epoch)
         self.static = eqx.partition(self._member_model(self.config), eqx.is_inexact_array)[1]
+        # the members' traced settings from their configs (never donated: built once)
+        self.hyper = stack_members([hyper_of(c, self.dtype) for c in self.configs])
         self.optimizer = make_optimizer(config.train, self.total_steps)
         self.abort_loss = math.inf if tr.abort_loss is None else float(tr.abort_loss)
         self.abort_patience = int(tr.abort_patience)
@@ -108,13 +110,12 @@ class Trainer:
         """The members' initial parameters (from their seeds), optimiser states and
         settings, before the first epoch (a new state each call: `run_epoch` donates
         its buffers)."""
-        params, states, hypers = [], [], []
+        params, states = [], []
         for c in self.configs:
             p = eqx.partition(self._member_model(c), eqx.is_inexact_array)[0]
             params.append(p)
             states.append(make_optimizer(c.train, self.total_steps).init(p))
-            hypers.append(hyper_of(c, self.dtype))
-        return TrainState.start(stack_members(params), stack_members(states), stack_members(hypers))
+        return TrainState.start(stack_members(params), stack_members(states), self.hyper)
 
     def member_params(self, state: TrainState | None = None, member: int = 0):
         """Member ``member``'s parameters in ``state`` (default: the initial state): the
@@ -232,7 +233,7 @@ class Trainer:
     def evaluate(self, params, hyper: Hyper | None = None) -> list[dict]:
         """Test metrics of every member of ``params`` (stacked, as in `TrainState`) with
         the settings ``hyper`` (default: the members' configs')."""
-        hyper = self.init_state().hyper if hyper is None else hyper
+        hyper = self.hyper if hyper is None else hyper
         outputs, reg = self._eval_fn(params, hyper, self.objective.eval_data)
         return [
             {**self.objective.metrics(member_slice(outputs, i)), "regulariser": float(reg[i])}
