@@ -1,39 +1,45 @@
-"""Fig. 2 of the rPLRNN paper (Schmidt et al., Sect. 4.1) at full size, on a CPU, resumably.
+"""Fig. 2 of the rPLRNN paper (Schmidt et al., Sect. 4.1) as a comparison: every model of
+Table 1 at the lengths where it succeeds and fails, a population of seeds per point,
+beside the authors' own numbers.
 
-Each row trains ``configs/<task>_<model>.yaml`` as shipped (protocol
-``authors_cosine``: the authors' code, M = 40, 100,000 training and 10,000 test
-trials, batch 500, Adam 1e-3 decayed by a cosine over 120 epochs (sequential MNIST
-with the rPLRNN: 200, the authors' epoch count), gradient
-clip 3, τ = 5, M_reg/M = 0.5, the authors' initialisation with z₀ = 0; sequential
-MNIST on the complete 60,000/10,000 images) with ``task.T`` set. No early stopping
-by default: the cosine schedule needs its full length (measured at T = 200, seed 0: the
-test accuracy swung between 0.01 and 0.98 for the first 40 epochs, so ``--patience 20``
-ended the run at epoch 39 with a best of 0.980); ``--patience N`` stops after N epochs
-without a new best test loss. ``--protocol paper_text`` uses the paper's text
-instead (batch 16, clip 10, constant rate, 100 epochs, learned μ₀);
-``authors_code`` the authors' code with its constant rate over 200 epochs and
-learned μ₀, ``authors_code_z0`` the same from z₀ = 0.
+The grid and the published values come from the authors' result files as recomputed in
+``shared/published/fig2_authors_results.md`` (parsed by this script into
+``--out/published.csv``, which is committed, so the report also works without the
+shared folder). Each point (task, model, T) trains ``configs/<task>_<model>.yaml`` with
+``task.T`` set as ONE vmapped population of seeds (`jaxrnn.training.train_population`),
+in ``--out/populations/<protocol>/<task>_<model>_T<T>/``.
 
-Rows run in the order the README's table needs them (``--rows required``:
-rPLRNN addition T = 200, 400, 500, 600; multiplication T = 400, 600; iPLRNN,
-iRNN and LSTM addition T = 400; sequential MNIST rPLRNN and LSTM, the LSTM with
-M/4 = 10 units as the paper's Sect. 4.1), then ``--rows extra`` (the MNIST LSTM at
-40 units, row model ``lstm_h40``, the size of the authors' published LSTM runs; the MNIST
-rPLRNN over 120 epochs instead of its config's 200, ``rplrnn_e120``; T = 100
-and 300, multiplication 200 and 500, baselines on multiplication, iPLRNN/iRNN on MNIST).
-Every row reports the best test fraction correct (accuracy for MNIST) and its epoch, the
-final epoch's value, the wall time and the time to first reach 0.99 (MNIST: 0.9).
+Protocols:
 
-**Resumable**: a row already in ``results.csv`` is skipped; an interrupted
-run is resumed from its run directory ``--out/rundirs/<protocol>/<task>_<model>_T<T>``
-(``..._seed<S>`` for ``--seed S`` other than 0; committed
-with the results, so a later run resumes it too). Kill it
-at any time and start it again with the same arguments.
+- ``authors`` (default): the authors' runs as their Fig. 2 script selects them
+  (B = 500, clip 3, Adam 1e-3 constant, 200 epochs, learned μ₀ for the PLRNN family;
+  the LSTM with 40 units and 500 epochs).
+- ``shipped``: the configs as shipped (cosine over 120 epochs, z₀ = 0, LSTM M/4 = 10).
 
-    nohup python experiments/fig2_benchmarks.py --out experiments/fig2 \\
-        > runs/fig2.log 2>&1 &
+``--stop-at`` (default 0.999) ends a seed once its test fraction correct reaches it: a
+solved point stops early (results.csv says how many seeds stopped there); 0 turns it off.
 
-writes ``results.csv``, ``results.md`` and ``fig2.png`` into ``--out`` after every row.
+Points:
+
+- default (the required subset): for RNN, npRNN, PLRNN, L2RNN, iRNN, iPLRNN and LSTM on
+  addition and multiplication, the longest T whose published mean is ≥ 0.9 (none: the
+  shortest published T) and the shortest T whose published mean is < 0.5; the rPLRNN at
+  addition T ∈ {100, 300, 400, 500, 600} and multiplication T ∈ {100, 400, 600}; seeds
+  0–2; sequential MNIST with the iPLRNN and the iRNN, seed 0. Cheapest first, so the
+  longest runs come last.
+- ``--all``: every published point of the eight models.
+
+**Resumable**: a finished point is skipped (its row is in ``points.jsonl``); an
+interrupted one resumes from its population directory. Kill it at any time and start the
+same command again. After every point: ``results.csv`` (one row per point: n seeds, n
+diverged, mean ± SEM over all seeds, mean ± SEM over the seeds that did not diverge (the
+authors' convention), the published mean ± SEM (n), the protocol, the verdict),
+``results.md`` and ``fig2.png``. Rows of earlier single-seed runs (``single_runs.csv``,
+run directories under ``rundirs/``) are included as points of their own protocols.
+
+    nohup python experiments/fig2_benchmarks.py --out experiments/fig2 > runs/fig2.log 2>&1 &
+    python experiments/fig2_benchmarks.py --out experiments/fig2 --plan      # the plan only
+    python experiments/fig2_benchmarks.py --out experiments/fig2 --report    # collect only
 """
 
 from __future__ import annotations
@@ -41,247 +47,462 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import pathlib
+import re
 import signal
+import subprocess
 import sys
 import time
 
-from jaxrnn.training import TrainingDiverged, load_config, train
-from jaxrnn.training._config import PLRNN_MODELS
-
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-REQUIRED = [("addition", "rplrnn", T) for T in (200, 400, 500, 600)] + [
-    ("multiplication", "rplrnn", T) for T in (400, 600)] + [
-    ("addition", m, 400) for m in ("iplrnn", "irnn", "lstm")] + [
-    ("mnist", "rplrnn", 784), ("mnist", "lstm", 784)]
-EXTRA = [("mnist", "lstm_h40", 784), ("mnist", "rplrnn_e120", 784)] + [
-    ("addition", "rplrnn", T) for T in (100, 300)] + [
-    ("multiplication", "rplrnn", T) for T in (200, 500)] + [
-    ("multiplication", m, 400) for m in ("iplrnn", "irnn", "lstm")] + [
-    ("mnist", "iplrnn", 784), ("mnist", "irnn", 784)]
-
-# best-epoch test values from the authors' result files (REFERENCE §3; Schmidt et al., Fig. 2)
-PUBLISHED = {
-    ("addition", "rplrnn"): {100: 1.0, 200: 1.0, 300: 1.0, 400: 0.99, 500: 0.94, 600: 0.28,
-                             700: 0.08},
-    ("addition", "iplrnn"): {100: 1.0, 200: 1.0, 300: 1.0, 400: 0.36},
-    ("addition", "irnn"): {300: 0.80},
-    ("addition", "lstm"): {100: 0.85, 200: 0.08},
-    ("multiplication", "rplrnn"): {100: 1.0, 200: 1.0, 300: 1.0, 400: 1.0, 600: 0.51,
-                                   700: 0.46, 900: 0.16},
-    ("multiplication", "iplrnn"): {300: 0.91},
-    ("multiplication", "lstm"): {200: 0.41},
-    ("mnist", "rplrnn"): {784: 0.955},
-    ("mnist", "lstm"): {784: 0.935},
-    ("mnist", "lstm_h40"): {784: 0.935},
-    ("mnist", "rplrnn_e120"): {784: 0.955},
-    ("mnist", "iplrnn"): {784: 0.91},
-    ("mnist", "irnn"): {784: 0.75},
-    ("mnist", "plrnn"): {784: 0.38},
+TASKS = ("addition", "multiplication", "mnist")
+# the authors' labels → jaxrnn's model names (oRNN and the L2pPLRNN/L2fPLRNN have none)
+LABELS = {"RNN": "rnn", "iRNN": "irnn", "npRNN": "nprnn", "PLRNN": "plrnn",
+          "iPLRNN": "iplrnn", "rPLRNN": "rplrnn", "LSTM": "lstm", "L2RNN": "l2rnn"}
+MODELS = ("rnn", "nprnn", "plrnn", "l2rnn", "irnn", "iplrnn", "lstm", "rplrnn")
+BASELINES = ("rnn", "nprnn", "plrnn", "l2rnn", "irnn", "iplrnn", "lstm")
+RPLRNN_REQUIRED = {"addition": (100, 300, 400, 500, 600), "multiplication": (100, 400, 600)}
+MNIST_REQUIRED = ("iplrnn", "irnn")
+CHANCE = {"addition": (0.0783, 0.166), "multiplication": (0.11, 0.049), "mnist": (0.1, 2.3)}
+PROTOCOLS = {
+    "authors": ["train.schedule=constant", "train.epochs=200", "model.learn_z0=true"],
+    "shipped": [],
 }
-# Row models that are a shipped config plus overrides. "lstm_h40": the LSTM at the size of
-# the authors' published runs (their Fig. 2 script selects LSTM runs with d_hidden = 40,
-# 500 epochs), where the paper's text (Sect. 4.1) and the shipped config give it M/4 = 10 units.
-# "rplrnn_e120": the MNIST rPLRNN with the cosine over 120 epochs, as the other tasks (the
-# shipped MNIST rPLRNN config runs 200, the authors' epoch count, which reaches the
-# published accuracy where 120 fell short).
-VARIANTS = {"lstm_h40": ("lstm", ["model.lstm_units=40"]),
-            "rplrnn_e120": ("rplrnn", ["train.epochs=120"])}
-PAPER_TEXT = ["train.batch_size=16", "train.clip_norm=10", "train.schedule=constant",
-              "train.epochs=100", "model.learn_z0=true"]
-AUTHORS_CONSTANT = ["train.schedule=constant", "train.epochs=200"]
-PROTOCOLS = {"authors_cosine": [],  # the configs as shipped
-             "paper_text": PAPER_TEXT,
-             "authors_code": AUTHORS_CONSTANT + ["model.learn_z0=true"],
-             "authors_code_z0": AUTHORS_CONSTANT + ["model.learn_z0=false"]}
-FIELDS = ["task", "model", "T", "protocol", "seed", "status", "best_frac_correct", "best_epoch",
-          "final_frac_correct", "final_epoch", "best_test_loss", "target", "time_to_target_s",
-          "epoch_to_target", "wall_time_s", "s_per_epoch", "published", "stop_reason"]
+LSTM_AUTHORS = ["model.lstm_units=40", "train.epochs=500"]
+FIELDS = ["task", "model", "T", "protocol", "n_seeds", "n_diverged", "n_stopped",
+          "mean", "sem", "n_kept", "mean_kept", "sem_kept", "loss_mean", "loss_sem",
+          "published_mean", "published_sem", "published_n", "published_loss", "verdict",
+          "epochs", "wall_s", "seeds", "measured", "commit"]
 
 
-def _interrupt(signum, frame):  # SIGTERM (a logout, a job limit) leaves a clean summary behind
-    raise KeyboardInterrupt
+# ---------------------------------------------------------------- the published table
+def _cell(text: str):
+    m = re.match(r"\s*([0-9.e+-]+) ± ([0-9.e+-]+) \((\d+)\)", text)
+    return (float(m[1]), float(m[2]), int(m[3])) if m else None
 
 
-def row_name(task, model, T):
-    return f"{task}_{model}" + ("" if task == "mnist" else f"_T{T}")
+def parse_published(md: pathlib.Path) -> list[dict]:
+    """Every (task, model, T) cell of the shared table: P_correct mean ± SEM (n) and the
+    best-epoch test loss (MSE; MNIST: cross-entropy)."""
+    text, rows, loss = md.read_text(), {}, {}
+    sections = re.split(r"^### ", text, flags=re.M)
+    for sec in sections:
+        head = sec.splitlines()[0] if sec else ""
+        task = ("addition" if head.startswith("Addition problem") else "multiplication"
+                if head.startswith("Multiplication problem") else None)
+        if head.startswith("Sequential MNIST"):
+            task = "mnist"
+        if task is None:
+            continue
+        is_loss = "test MSE" in head
+        lines = [ln for ln in sec.splitlines() if ln.startswith("|")]
+        if task == "mnist":  # the wide table: mean P_correct, true SEM, n non-NaN, CE loss
+            for ln in lines[2:]:
+                c = [x.strip() for x in ln.strip("|").split("|")]
+                if len(c) == 9 and c[0] in LABELS:
+                    ce = _cell(c[8] + " (0)")
+                    rows[("mnist", LABELS[c[0]], 784)] = dict(
+                        mean=float(c[3]), sem=float(c[5]), n=int(c[2]),
+                        loss=ce[0] if ce else None)
+            continue
+        ts = [int(x.strip()[2:]) for x in lines[0].strip("|").split("|")[1:]]
+        for ln in lines[2:]:
+            c = [x.strip() for x in ln.strip("|").split("|")]
+            label = c[0].replace(" (not plotted)", "")
+            if label not in LABELS:
+                continue
+            for T, cell in zip(ts, c[1:]):
+                v = _cell(cell)
+                if v is None:
+                    continue
+                key = (task, LABELS[label], T)
+                if is_loss:
+                    loss[key] = v[0]
+                else:
+                    rows[key] = dict(mean=v[0], sem=v[1], n=v[2])
+    out = []
+    for (task, model, T), r in sorted(rows.items(), key=lambda kv: (TASKS.index(kv[0][0]),
+                                                                     MODELS.index(kv[0][1]),
+                                                                     kv[0][2])):
+        out.append({"task": task, "model": model, "T": T, "mean": r["mean"], "sem": r["sem"],
+                    "n": r["n"], "loss": r.get("loss", loss.get((task, model, T)))})
+    return out
 
 
-def run_row(task, model, T, args) -> dict | None:
-    name = row_name(task, model, T)
-    # seed 0's run directories keep their names; other seeds get their own
-    run_dir = pathlib.Path(args.out) / "rundirs" / args.protocol / (
-        name if args.seed == 0 else f"{name}_seed{args.seed}")
-    config_model, extra = VARIANTS.get(model, (model, []))
-    overrides = [f"name={name}", f"seed={args.seed}"] + [
-        o for o in PROTOCOLS[args.protocol]  # only the PLRNN family has an initial state to learn
-        if config_model in PLRNN_MODELS or not o.startswith("model.learn_z0")] + extra
-    overrides.append(f"train.patience={args.patience if args.patience > 0 else 'null'}")
-    if task == "mnist":
-        overrides.append(f"task.data_dir={args.mnist_dir}")
-    else:
-        overrides.append(f"task.T={T}")
-    resume = (run_dir / "last.eqx").is_file()
-    config = None if resume else load_config(ROOT / "configs" / f"{task}_{config_model}.yaml",
-                                           overrides)
-    if not resume and run_dir.exists():  # killed before its first checkpoint: start afresh
-        import shutil
+def load_published(out: pathlib.Path, md: pathlib.Path | None) -> dict:
+    path = out / "published.csv"
+    if md is not None and md.is_file():
+        rows = parse_published(md)
+        if not rows:
+            raise SystemExit(f"{md}: no published table found")
+        with open(path, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+    if not path.is_file():
+        raise SystemExit(f"{path} is missing and no --published table was found: pass "
+                         "--published shared/published/fig2_authors_results.md")
+    with open(path) as f:
+        return {(r["task"], r["model"], int(r["T"])): {
+            "mean": float(r["mean"]), "sem": float(r["sem"]), "n": int(r["n"]),
+            "loss": float(r["loss"]) if r["loss"] else None} for r in csv.DictReader(f)}
 
-        shutil.rmtree(run_dir)
-    print(f"[{'resume' if resume else 'train'}] {name} ({time.strftime('%H:%M:%S')})", flush=True)
-    try:
-        summary = train(config, run_dir, resume=resume, progress=True)
-    except TrainingDiverged as e:
-        print(f"[diverged] {name}: {e}", flush=True)
-        summary = json.loads((run_dir / "summary.json").read_text())
-    if summary["status"] == "interrupted":
+
+# ---------------------------------------------------------------- which points
+def required_points(pub: dict) -> list[tuple[str, str, int, int]]:
+    """(task, model, T, n_seeds) of the required subset (see the module)."""
+    pts = []
+    for task in ("addition", "multiplication"):
+        for model in BASELINES:
+            grid = sorted((T, v["mean"]) for (t, m, T), v in pub.items()
+                          if t == task and m == model)
+            good = [T for T, mean in grid if mean >= 0.9]
+            bad = [T for T, mean in grid if mean < 0.5]
+            chosen = {good[-1] if good else grid[0][0]} | ({bad[0]} if bad else set())
+            pts += [(task, model, T, 3) for T in sorted(chosen)]
+        pts += [(task, "rplrnn", T, 3) for T in RPLRNN_REQUIRED[task]]
+    pts += [("mnist", m, 784, 1) for m in MNIST_REQUIRED]
+    return pts
+
+
+def all_points(pub: dict) -> list[tuple[str, str, int, int]]:
+    return [(t, m, T, 1 if t == "mnist" else 3) for (t, m, T) in pub]
+
+
+def cost(point, protocol: str) -> float:
+    """Relative cost (time steps × updates × seeds) for ordering the plan."""
+    task, model, T, n = point
+    updates = 120 * 200 if task == "mnist" else 200 * 200  # per epoch × epochs, authors'
+    if model == "lstm" and protocol == "authors":
+        updates *= 2.5 * 3  # 500 epochs; 40 LSTM units (four gates) cost about 3×
+    return T * updates * n
+
+
+def name(task: str, model: str, T: int) -> str:
+    return f"{task}_{model}_T{T}"
+
+
+# ---------------------------------------------------------------- one point
+def seed_records(member_dir: pathlib.Path, target: float) -> dict:
+    """One seed's values as the authors' result files hold them: the max over epochs of
+    the test fraction correct and, separately, the min of the test loss."""
+    s = json.loads((member_dir / "summary.json").read_text())
+    recs = [json.loads(x) for x in (member_dir / "metrics.jsonl").read_text().splitlines()
+            if x.strip()]
+    recs = [r for r in recs if "test_frac_correct" in r]
+    fc = [r["test_frac_correct"] for r in recs]
+    losses = [r["test_loss"] for r in recs if math.isfinite(r["test_loss"])]
+    hit = next((r for r in recs if r["test_frac_correct"] >= target), None)
+    return {"status": s["status"], "best": max(fc) if fc else float("nan"),
+            "loss": min(losses) if losses else float("nan"),
+            "epochs": recs[-1]["epoch"] if recs else 0, "wall_s": s["wall_time_s"],
+            "epoch_to_target": hit["epoch"] if hit else None}
+
+
+def run_point(point, args, commit: str) -> dict | None:
+    from jaxrnn.training import load_config, train_population
+    from jaxrnn.training._model_zoo import PLRNN_MODELS
+
+    task, model, T, n = point
+    run_dir = args.out / "populations" / args.protocol / name(task, model, T)
+    overrides = [f"name={name(task, model, T)}"]
+    for o in PROTOCOLS[args.protocol]:  # only the PLRNN family has an initial state
+        if model in PLRNN_MODELS or not o.startswith("model.learn_z0"):
+            overrides.append(o)
+    if model == "lstm" and args.protocol == "authors":
+        overrides += LSTM_AUTHORS
+    if args.stop_at > 0:
+        overrides.append(f"train.stop_at={args.stop_at}")
+    overrides.append(f"task.data_dir={args.mnist_dir}" if task == "mnist" else f"task.T={T}")
+    overrides += args.set
+    seeds = args.seeds[:n]
+    resume = (run_dir / "population.yaml").is_file()
+    base = None if resume else load_config(ROOT / "configs" / f"{task}_{model}.yaml", overrides)
+    changes = None if resume else [{"name": f"seed{s}", "seed": s} for s in seeds]
+    print(f"[{'resume' if resume else 'train'}] {run_dir} ({time.strftime('%H:%M:%S')})",
+          flush=True)
+    summaries = train_population(base, changes, run_dir, resume=resume, progress=True,
+                                 data_dir=args.mnist_dir if task == "mnist" else None)
+    if any(s["status"] == "interrupted" for s in summaries):
         return None
-    records = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()
-               if x.strip()]
-    records = [r for r in records if "test_frac_correct" in r]
+    members = sorted((run_dir / "members").iterdir())
     target = 0.9 if task == "mnist" else 0.99
-    hit = next((r for r in records if r["test_frac_correct"] >= target), None)
-    final = records[-1] if records else None
-    return {"task": task, "model": model, "T": T, "protocol": args.protocol, "seed": args.seed,
-            "status": summary["status"],
-            "best_frac_correct": summary["best_test_frac_correct"],
-            "best_epoch": summary["best_epoch"],
-            "final_frac_correct": final["test_frac_correct"] if final else None,
-            "final_epoch": final["epoch"] if final else None,
-            "best_test_loss": summary["best_test_loss"], "target": target,
-            "time_to_target_s": hit["elapsed_s"] if hit else None,
-            "epoch_to_target": hit["epoch"] if hit else None,
-            "wall_time_s": summary["wall_time_s"],
-            "s_per_epoch": round(final["elapsed_s"] / final["epoch"], 2) if final else None,
-            "published": PUBLISHED.get((task, model), {}).get(T),
-            "stop_reason": summary.get("stop_reason") or summary.get("message", "")}
+    recs = [seed_records(d, target) for d in members]
+    wall = json.loads((run_dir / "summary.json").read_text())["members"][0]["wall_time_s"]
+    return {"task": task, "model": model, "T": T, "protocol": args.protocol,
+            "seeds": [int(d.name.removeprefix("seed")) for d in members], "records": recs,
+            "wall_s": wall, "measured": time.strftime("%Y-%m-%d"), "commit": commit}
 
 
-def read_rows(path: pathlib.Path) -> list[dict]:
+# ---------------------------------------------------------------- the table
+def _mean_sem(xs):
+    xs = [x for x in xs if math.isfinite(x)]
+    if not xs:
+        return float("nan"), float("nan")
+    m = sum(xs) / len(xs)
+    sd = math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else 0.0
+    return m, sd / math.sqrt(len(xs))
+
+
+def point_row(p: dict, pub: dict) -> dict:
+    recs = p["records"]
+    kept = [r for r in recs if r["status"] != "diverged"]
+    mean, sem = _mean_sem([r["best"] for r in recs])
+    mk, sk = _mean_sem([r["best"] for r in kept])
+    lm, ls = _mean_sem([r["loss"] for r in kept])
+    base_model = p["model"].split("_")[0]
+    ref = pub.get((p["task"], base_model, int(p["T"])))
+    row = {"task": p["task"], "model": p["model"], "T": p["T"], "protocol": p["protocol"],
+           "n_seeds": len(recs), "n_diverged": len(recs) - len(kept),
+           "n_stopped": sum(r["status"] == "stopped_early" for r in recs),
+           "mean": mean, "sem": sem, "n_kept": len(kept), "mean_kept": mk, "sem_kept": sk,
+           "loss_mean": lm, "loss_sem": ls, "epochs": max(r["epochs"] for r in recs),
+           "wall_s": p["wall_s"], "seeds": " ".join(map(str, p["seeds"])),
+           "measured": p.get("measured", ""), "commit": p.get("commit", "")}
+    if ref:
+        row.update(published_mean=ref["mean"], published_sem=ref["sem"],
+                   published_n=ref["n"], published_loss=ref["loss"])
+        row["verdict"] = verdict(mk, sk, ref)
+    else:
+        row.update(published_mean=None, published_sem=None, published_n=None,
+                   published_loss=None, verdict="no published point")
+    return row
+
+
+def verdict(mean: float, sem: float, ref: dict) -> str:
+    """Agreement: within 2 SEM (ours and theirs combined; 0.05 where both are 0), but
+    never stricter than 2 binomial standard errors of a 10,000-trial test set,
+    2 √(p(1 − p)/10⁴) at the published p (a single seed at chance has SEM 0); a point
+    both solve (≥ 0.99) agrees."""
+    if not math.isfinite(mean):
+        return "all diverged"
+    if mean >= 0.99 and ref["mean"] >= 0.99:
+        return "agrees (solved)"
+    s = math.sqrt(sem**2 + ref["sem"] ** 2)
+    p = ref["mean"]
+    tol = max(2 * s if s > 0 else 0.05, 2 * math.sqrt(p * (1 - p) / 1e4))
+    d = mean - ref["mean"]
+    return "agrees" if abs(d) <= tol else f"misses ({d:+.4f}, tol {tol:.4f})"
+
+
+def legacy_points(out: pathlib.Path) -> list[dict]:
+    """Earlier single-seed runs (``single_runs.csv``) as points of their protocols."""
+    path = out / "single_runs.csv"
     if not path.is_file():
         return []
+    groups: dict = {}
     with open(path) as f:
-        return list(csv.DictReader(f))
+        for r in csv.DictReader(f):
+            proto = "shipped" if r["protocol"] == "authors_cosine" else r["protocol"]
+            T = 784 if r["task"] == "mnist" else int(r["T"])
+            g = groups.setdefault((r["task"], r["model"], T, proto),
+                                  {"task": r["task"], "model": r["model"], "T": T,
+                                   "protocol": proto, "seeds": [], "records": [], "wall_s": 0.0,
+                                   "measured": "2026-11-22 to 24", "commit": ""})
+            g["seeds"].append(int(r["seed"]))
+            g["wall_s"] += float(r["wall_time_s"])
+            g["records"].append({"status": r["status"], "best": float(r["best_frac_correct"]),
+                                 "loss": float(r["best_test_loss"] or "nan"),
+                                 "epochs": int(r["final_epoch"] or 0)})
+    return list(groups.values())
 
 
-def write_outputs(out: pathlib.Path, rows: list[dict]) -> None:
-    from jaxrnn.training._checkpoint import write_csv, write_text
+def read_points(out: pathlib.Path) -> list[dict]:
+    path = out / "points.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] \
+        if path.is_file() else []
 
-    write_csv(out / "results.csv", [{k: r.get(k) for k in FIELDS} for r in rows])
-    f = lambda v, spec: "–" if v in (None, "", "None") else format(float(v), spec)  # noqa: E731
-    lines = ["| task | model | T | protocol | seed | best frac. correct (epoch) | final (epoch) | "
-             "published | time to 0.99 (MNIST 0.9) | wall time | status |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+
+def _f(v, spec=".3f"):
+    return "–" if v in (None, "") or (isinstance(v, float) and math.isnan(v)) \
+        else format(float(v), spec)
+
+
+def write_report(out: pathlib.Path, pub: dict, todo: list[str]) -> None:
+    rows = [point_row(p, pub) for p in legacy_points(out) + read_points(out)]
+    rows.sort(key=lambda r: (TASKS.index(r["task"]), r["protocol"] != "authors", r["model"],
+                             int(r["T"])))
+    tmp = out / ".results.csv.tmp"
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS)
+        w.writeheader()
+        w.writerows({k: r.get(k) for k in FIELDS} for r in rows)
+    os.replace(tmp, out / "results.csv")
+    hours = sum(float(r["wall_s"]) for r in rows if r["commit"]) / 3600
+    lines = [f"Fig. 2 points: {len(rows)} measured ({hours:.2f} h of wall time for the "
+             "populations; single runs from earlier not counted). Values: best-epoch test "
+             "fraction correct (MNIST: accuracy) per seed, then mean ± SEM over seeds.", "",
+             "| task | model | T | protocol | seeds (diverged, stopped at target) | mean ± SEM, "
+             "all seeds | mean ± SEM, not diverged | published (n) | verdict | epochs | wall |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        tt = r["time_to_target_s"]
+        pubtxt = (f"{_f(r['published_mean'])} ± {_f(r['published_sem'], '.4f')} "
+                  f"({r['published_n']})" if r["published_mean"] is not None else "–")
         lines.append(
-            f"| {r['task']} | {r['model']} | {r['T']} | {r['protocol']} | {r['seed']} | "
-            f"{f(r['best_frac_correct'], '.4f')} "
-            f"({r['best_epoch']}) | {f(r['final_frac_correct'], '.4f')} ({r['final_epoch']}) | "
-            f"{f(r['published'], '.3g')} | "
-            f"{'not reached' if tt in (None, '', 'None') else f'{float(tt) / 60:.1f} min'} | "
-            f"{float(r['wall_time_s']) / 60:.0f} min | {r['status']} |")
-    write_text(out / "results.md", "\n".join(lines) + "\n")
-    plot(out, rows)
+            f"| {r['task']} | {r['model']} | {r['T']} | {r['protocol']} | {r['n_seeds']} "
+            f"({r['n_diverged']}, {r['n_stopped']}) | {_f(r['mean'])} ± {_f(r['sem'], '.4f')} "
+            f"| {_f(r['mean_kept'])} ± {_f(r['sem_kept'], '.4f')} | {pubtxt} | {r['verdict']} "
+            f"| {r['epochs']} | {float(r['wall_s']) / 60:.0f} min |")
+    if todo:
+        lines += ["", "Not run yet (the same command runs them, cheapest first):", ""]
+        lines += [f"- {t}" for t in todo]
+    (out / "results.md").write_text("\n".join(lines) + "\n")
+    plot(out, rows, pub)
 
 
-def plot(out: pathlib.Path, rows: list[dict]) -> None:
-    import matplotlib.pyplot as plt
-
-    tasks = ["addition", "multiplication", "mnist"]
-    fig, axes = plt.subplots(2, 3, figsize=(13, 7))
-    colors = {}
-    for j, task in enumerate(tasks):
-        mine = [r for r in rows if r["task"] == task]
-        markers = {"authors_cosine": "o-", "paper_text": "d-.", "authors_code": "s--",
-                   "authors_code_z0": "^:"}
-        for model in dict.fromkeys(r["model"] for r in mine):
-            for protocol in dict.fromkeys(r["protocol"] for r in mine if r["model"] == model):
-                pts = sorted((int(r["T"]), float(r["best_frac_correct"] or 0),
-                              float(r["best_test_loss"] or "nan")) for r in mine
-                             if r["model"] == model and r["protocol"] == protocol)
-                style = markers.get(protocol, "o-")
-                line, = axes[0, j].plot([q[0] for q in pts], [q[1] for q in pts], style,
-                                        color=colors.get(model), label=f"{model} ({protocol})")
-                colors[model] = line.get_color()
-                axes[1, j].semilogy([q[0] for q in pts], [q[2] for q in pts], style,
-                                    color=colors[model], label=f"{model} ({protocol})")
-            pub = PUBLISHED.get((task, model), {})
-            if pub:
-                ks = sorted(pub)
-                axes[0, j].plot(ks, [pub[k] for k in ks], "x:", color=colors[model],
-                                label=f"{model} (published)")
-        axes[0, j].set_title("sequential MNIST" if task == "mnist" else f"{task} problem")
-        axes[0, j].set_ylabel("best test " + ("accuracy" if task == "mnist" else
-                                               "fraction correct"))
-        axes[0, j].set_ylim(-0.02, 1.02)
-        axes[1, j].set_ylabel("best-epoch test loss" + (" (cross-entropy)" if task == "mnist"
-                                                          else " (squared error)"))
-        for ax in axes[:, j]:
-            ax.set_xlabel("sequence length T")
-        if axes[0, j].get_legend_handles_labels()[0]:
-            axes[0, j].legend(fontsize=7)
-    fig.suptitle("rPLRNN paper Fig. 2 with jaxrnn (M = 40, full size, seed 0; crosses: the "
-                 "authors' result files)", fontsize=10)
-    fig.tight_layout()
-    tmp = out / ".fig2.tmp.png"
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, out / "fig2.png")
-    docs = ROOT / "docs" / "figures"  # the docs' results page shows it
-    if docs.is_dir() and out.resolve() == (ROOT / "experiments" / "fig2").resolve():
-        import shutil
-
-        shutil.copyfile(out / "fig2.png", docs / "fig2.png")
+# ---------------------------------------------------------------- the figure
+COLORS = {"rnn": "tab:gray", "nprnn": "tab:brown", "plrnn": "tab:pink", "l2rnn": "tab:olive",
+          "irnn": "tab:orange", "iplrnn": "tab:green", "lstm": "tab:purple",
+          "rplrnn": "tab:red", "lstm_h40": "tab:blue", "rplrnn_e120": "tab:cyan"}
+STYLES = {"authors": "o-", "shipped": "s--", "paper_text": "d:", "authors_code_z0": "^:"}
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--rows", nargs="+", default=["required"], choices=["required", "extra"])
-    p.add_argument("--protocol", default="authors_cosine", choices=list(PROTOCOLS))
-    p.add_argument("--patience", type=int, default=0)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--mnist-dir", default=os.environ.get(
-        "JAXRNN_DATA", str(ROOT.parent / "shared" / "data" / "mnist")))
-    p.add_argument("--only", nargs="+", default=None, metavar="TASK_MODEL[_T]",
-                   help="run only these rows, e.g. addition_rplrnn_T200 mnist_lstm")
-    p.add_argument("--out", default="experiments/fig2")
-    p.add_argument("--report-only", action="store_true",
-                   help="train nothing: rewrite results.md and fig2.png from results.csv")
-    args = p.parse_args(argv)
+def plot(out: pathlib.Path, rows: list[dict], pub: dict) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    signal.signal(signal.SIGTERM, _interrupt)
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    plan = [r for group in args.rows for r in {"required": REQUIRED, "extra": EXTRA}[group]]
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 3, figsize=(14, 7.5),
+                             gridspec_kw={"width_ratios": [1.2, 1.2, 1]})
+    for j, task in enumerate(TASKS):
+        top, bottom = axes[0, j], axes[1, j]
+        mine = [r for r in rows if r["task"] == task]
+        if task == "mnist":
+            variants = [m for m in dict.fromkeys(r["model"] for r in mine) if m not in MODELS]
+            names = list(MODELS) + variants
+            protos = list(dict.fromkeys(r["protocol"] for r in mine))
+            w = 0.8 / max(len(protos), 1)
+            for r in mine:
+                k = names.index(r["model"]) + (protos.index(r["protocol"]) - (len(protos) - 1)
+                                               / 2) * w
+                c, hatch = COLORS.get(r["model"], "k"), (None if r["protocol"] == "authors"
+                                                         else "//")
+                bottom.bar(k, r["mean"], w, yerr=r["sem"] or 0, color=c, alpha=0.7, hatch=hatch)
+                top.bar(k, r["loss_mean"], w, yerr=r["loss_sem"] or 0, color=c, alpha=0.7,
+                        hatch=hatch)
+            for k, model in enumerate(names):
+                ref = pub.get((task, model, 784))
+                if ref:
+                    c = COLORS[model]
+                    bottom.errorbar(k, ref["mean"], yerr=ref["sem"], fmt="D", mfc="none",
+                                    color=c, ms=7, capsize=2)
+                    if ref["loss"] is not None:
+                        top.plot(k, ref["loss"], "D", mfc="none", color=c, ms=7)
+            for ax in (top, bottom):
+                ax.set_xticks(range(len(names)), names, fontsize=7, rotation=45)
+            top.set_yscale("log")
+        else:
+            for model, proto in dict.fromkeys((r["model"], r["protocol"]) for r in mine):
+                pts = sorted((int(r["T"]), r) for r in mine
+                             if (r["model"], r["protocol"]) == (model, proto))
+                c, st = COLORS.get(model, "k"), STYLES.get(proto, "o-")
+                Ts = [T for T, _ in pts]
+                bottom.errorbar(Ts, [r["mean"] for _, r in pts],
+                                yerr=[r["sem"] or 0 for _, r in pts], fmt=st, color=c,
+                                capsize=2, ms=4)
+                top.errorbar(Ts, [r["loss_mean"] for _, r in pts],
+                             yerr=[r["loss_sem"] or 0 for _, r in pts], fmt=st, color=c,
+                             capsize=2, ms=4)
+            for model in MODELS:  # every model's published points, run or not
+                ref = sorted((T, v) for (t, m, T), v in pub.items() if t == task and m == model)
+                c = COLORS[model]
+                bottom.errorbar([T for T, _ in ref], [v["mean"] for _, v in ref],
+                                yerr=[v["sem"] for _, v in ref], fmt="D", mfc="none",
+                                color=c, ms=5, alpha=0.7, capsize=2)
+                top.plot([T for T, v in ref if v["loss"]], [v["loss"] for _, v in ref
+                                                            if v["loss"]],
+                         "D", mfc="none", color=c, ms=5, alpha=0.7)
+            top.set_yscale("log")
+            for ax in (top, bottom):
+                ax.set_xlabel("sequence length T")
+        chance_p, chance_l = CHANCE[task]
+        bottom.axhline(chance_p, ls="--", color="k", lw=0.8)
+        top.axhline(chance_l, ls="--", color="k", lw=0.8)
+        bottom.set_ylim(-0.02, 1.05)
+        title = {"addition": "addition problem", "multiplication": "multiplication problem",
+                 "mnist": "sequential MNIST"}[task]
+        top.set_title(title)
+        top.set_ylabel("best test loss (MSE)" if task != "mnist" else "best test CE")
+        bottom.set_ylabel("best test fraction correct" if task != "mnist" else "best accuracy")
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=c, marker="o", ls="-", label=m) for m, c in COLORS.items()
+               if m in MODELS or any(r["model"] == m for r in rows)]
+    handles += [Line2D([], [], color="k", marker=STYLES[p][0], ls=STYLES[p][1:],
+                       label=f"protocol {p}") for p in STYLES
+                if any(r["protocol"] == p for r in rows)]
+    handles += [Line2D([], [], color="k", marker="D", mfc="none", ls="",
+                       label="published (authors' files)"),
+                Line2D([], [], color="k", ls="--", label="chance")]
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 9), fontsize=8)
+    fig.suptitle("Fig. 2 (Schmidt et al.) with jaxrnn: mean ± SEM over seeds; open diamonds: "
+                 "the authors' result files", fontsize=10)
+    fig.tight_layout(rect=(0, 0.07, 1, 0.97))
+    tmp = out / ".fig2.tmp.png"
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, out / "fig2.png")
+
+
+# ---------------------------------------------------------------- main
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=pathlib.Path, default=pathlib.Path("experiments/fig2"))
+    p.add_argument("--all", action="store_true", help="every published point")
+    p.add_argument("--protocol", default="authors", choices=list(PROTOCOLS))
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--stop-at", type=float, default=0.999,
+                   help="end a seed at this test fraction correct (0: never)")
+    p.add_argument("--only", nargs="+", default=None, metavar="TASK_MODEL_TT",
+                   help="run only these points, e.g. addition_rnn_T20")
+    p.add_argument("--published", type=pathlib.Path,
+                   default=ROOT.parent / "shared" / "published" / "fig2_authors_results.md")
+    p.add_argument("--mnist-dir", default=os.environ.get(
+        "JAXRNN_DATA", str(ROOT.parent / "shared" / "data" / "mnist")))
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="one more config override for every point (e.g. train.epochs=2)")
+    p.add_argument("--plan", action="store_true", help="print the plan and stop")
+    p.add_argument("--report", action="store_true", help="train nothing; rewrite the report")
+    args = p.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    pub = load_published(args.out, args.published)
+    plan = sorted(all_points(pub) if args.all else required_points(pub),
+                  key=lambda q: cost(q, args.protocol))
     if args.only:
-        plan = [r for r in plan if row_name(*r) in args.only]
-    rows = read_rows(out / "results.csv")
-    if args.report_only:
-        write_outputs(out, rows)
+        plan = [q for q in plan if name(*q[:3]) in args.only]
+    done = {(q["task"], q["model"], int(q["T"]), q["protocol"]) for q in read_points(args.out)}
+    todo = [q for q in plan if (*q[:3], args.protocol) not in done]
+    cmd = "python experiments/fig2_benchmarks.py --out " + str(args.out)
+    todo_txt = [f"{name(*q[:3])} ({args.protocol}, {q[3]} seeds): `{cmd}"
+                f"{' --all' if args.all else ''} --protocol {args.protocol}`" for q in todo]
+    if args.plan:
+        total = sum(cost(q, args.protocol) for q in plan)
+        for q in plan:
+            print(f"{name(*q[:3]):32s} seeds {q[3]}  share {cost(q, args.protocol) / total:6.1%}"
+                  f"  {'done' if q not in todo else ''}")
         return 0
-    done = {(r["task"], r["model"], int(r["T"]), r["protocol"], int(r["seed"])) for r in rows}
-    for task, model, T in plan:
-        if (task, model, T, args.protocol, args.seed) in done:
-            print(f"[skip] {row_name(task, model, T)}: in results.csv", flush=True)
-            continue
+    if args.report or not todo:
+        write_report(args.out, pub, todo_txt)
+        return 0
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    for k, q in enumerate(todo):
         try:
-            row = run_row(task, model, T, args)
+            point = run_point(q, args, commit)
         except KeyboardInterrupt:
-            row = None
-        if row is None:  # exit 130, as the CLI does, so that a queue of commands stops here
-            print("[interrupted] rerun the same command to resume", flush=True)
+            point = None
+        if point is None:
+            print("[interrupted] run the same command again to resume", flush=True)
             return 130
-        rows.append(row)
-        write_outputs(out, rows)
-        print(f"[done] {row_name(task, model, T)}: best {row['best_frac_correct']} "
-              f"(epoch {row['best_epoch']}), {row['status']}", flush=True)
-    if rows:
-        write_outputs(out, rows)
+        with open(args.out / "points.jsonl", "a") as f:
+            f.write(json.dumps(point) + "\n")
+        write_report(args.out, pub, todo_txt[k + 1:])
+        print(f"[done] {name(*q[:3])}: best per seed "
+              f"{[round(r['best'], 4) for r in point['records']]}", flush=True)
     return 0
 
 
