@@ -16,7 +16,7 @@ Protocols:
   the LSTM with 40 units and 500 epochs).
 - ``shipped``: the configs as shipped (cosine over 120 epochs, z₀ = 0, LSTM M/4 = 10).
 
-``--stop-at`` (default 0.999) ends a seed once its test fraction correct reaches it: a
+``--stop-at`` (default 0.99) ends a seed once its test fraction correct reaches it: a
 solved point stops early (results.csv says how many seeds stopped there); 0 turns it off.
 
 Points:
@@ -454,7 +454,7 @@ def main(argv=None) -> int:
     p.add_argument("--all", action="store_true", help="every published point")
     p.add_argument("--protocol", default="authors", choices=list(PROTOCOLS))
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--stop-at", type=float, default=0.999,
+    p.add_argument("--stop-at", type=float, default=0.99,
                    help="end a seed at this test fraction correct (0: never)")
     p.add_argument("--only", nargs="+", default=None, metavar="TASK_MODEL_TT",
                    help="run only these points, e.g. addition_rnn_T20")
