@@ -203,7 +203,10 @@ def run_bptt(args, series) -> None:
 
 def run_fits(args, series) -> None:
     settings = EMSettings(
-        max_passes=args.max_passes, cross_moment=args.cross, max_iterations=args.max_iterations
+        max_passes=args.max_passes,
+        cross_moment=args.cross,
+        max_iterations=args.max_iterations,
+        stage_start=args.stage_start,
     )
     folder = args.out / "fits" / args.tag
     folder.mkdir(parents=True, exist_ok=True)
@@ -219,6 +222,7 @@ def run_fits(args, series) -> None:
         row["tag"] = args.tag
         row["cross_moment"] = args.cross
         row["max_passes"] = args.max_passes
+        row["stage_start"] = args.stage_start
         buf = __import__("io").BytesIO()
         np.savez(buf, **params)
         _atomic_write(folder / f"{name}.npz", buf.getvalue())
@@ -237,7 +241,11 @@ def run_example_restarts(args, series) -> None:
     ``fits/example/``; panel D shows the restart of highest final ℓ (the grid's own fit of
     this setting counts as one), chosen by ℓ, never by its score."""
     M, tau, f = EXAMPLE
-    settings = EMSettings(max_passes=args.max_passes, max_iterations=args.max_iterations)
+    settings = EMSettings(
+        max_passes=args.max_passes,
+        max_iterations=args.max_iterations,
+        stage_start=args.stage_start,
+    )
     folder = args.out / "fits" / args.example_folder
     folder.mkdir(parents=True, exist_ok=True)
     for k in range(args.example_restarts):
@@ -247,6 +255,7 @@ def run_example_restarts(args, series) -> None:
         row, params = run_em_fit(series[f - 1], M, tau, f, settings, 1_000_000 + k)
         row["tag"] = args.example_folder
         row["max_passes"] = args.max_passes
+        row["stage_start"] = args.stage_start
         buf = __import__("io").BytesIO()
         np.savez(buf, **params)
         _atomic_write(folder / f"{name}.npz", buf.getvalue())
@@ -634,6 +643,13 @@ def main(argv=None):
         choices=("authors", "exact"),
         default="authors",
         help="E[φ(z_k)φ(z_l)]: the authors' approximation or the exact moment",
+    )
+    ap.add_argument(
+        "--stage-start",
+        choices=("random", "previous"),
+        default="random",
+        help="each annealing stage's first E-step starts at a random z (the authors') or "
+        "at the previous stage's mode",
     )
     ap.add_argument(
         "--tag", default=None, help="subfolder of fits/ (default: em, em_exact or bptt)"

@@ -31,6 +31,7 @@ from jaxrnn.em import (
     relu_cross_z,
     relu_mean,
     relu_square,
+    run_stage,
     sufficient_statistics,
 )
 from jaxrnn.em._mstep import penalty
@@ -332,6 +333,30 @@ def test_each_stage_returns_its_highest_likelihood_iterate(x64):
     reg = regularised_units(3)
     ell = one.log_joint(fit.mean[1], data) + penalty(one, reg, 100.0, 100.0)
     assert float(ell) == pytest.approx(float(best[1, -1]), rel=1e-10)
+
+
+def test_a_stage_started_at_a_consistent_mode_stays_there(x64):
+    """``z_start`` (``stage_start="previous"``) is where the first E-step starts: from a
+    consistent mode one solve confirms it (no violation, the same mode), where a random
+    start with one solve leaves sign violations."""
+    for seed in range(20):  # the first model whose E-step finds a consistent mode
+        key = jax.random.PRNGKey(seed)
+        m, _, _ = _model(key, M=4, N=2, K=0, T=30, sigma=0.1)
+        x, _ = m.free_run(30, key=jax.random.fold_in(key, 8))
+        post = posterior(m, x, jnp.zeros((30, 4)), None, key=key, max_passes=10_000)
+        if int(post.violations) == 0:
+            break
+    assert int(post.violations) == 0
+    one = EMSettings(max_passes=1, max_iterations=1)
+    kw = dict(regularised=regularised_units(4), lam=0.0, tau=0.0, learn_B=True,
+              linear=False, settings=one)
+    warm = run_stage(m, x, None, key, z_start=post.mean, **kw)
+    cold = run_stage(m, x, None, key, **kw)
+    assert int(warm.violations[0]) == 0 and int(warm.passes[0]) == 1
+    np.testing.assert_allclose(warm.mean, post.mean, rtol=1e-12, atol=1e-12)
+    assert int(cold.violations[0]) > 0
+    with pytest.raises((ValueError, TypeError), match="stage_start"):  # the type hook first
+        EMSettings(stage_start="sideways")  # pyright: ignore[reportArgumentType]
 
 
 def test_em_recovers_a_known_plrnn(x64):

@@ -178,6 +178,7 @@ def test_em_run_directory_from_the_cli(tmp_path, capsys):
     ("em.lam=-2", "em.lam"),
     ("em.max_passes=0", "em.max_passes"),
     ("em.cross_moment=approx", "em.cross_moment"),
+    ("em.stage_start=sideways", "em.stage_start"),
     ("em.restarts=0", "em.restarts"),
     ("model.hidden_size=0", "model.hidden_size"),
     ("train.method=newton", "train.method"),

@@ -28,6 +28,7 @@ from ._relu_moments import relu_cross_exact as relu_cross_exact
 from ._relu_moments import relu_cross_z as relu_cross_z
 from ._relu_moments import relu_mean as relu_mean
 from ._relu_moments import relu_square as relu_square
+from ._settings import STAGE_STARTS as STAGE_STARTS
 from ._settings import EMSettings as EMSettings
 from ._settings import authors_init as authors_init
 from ._settings import regularised_units as regularised_units

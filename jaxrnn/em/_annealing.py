@@ -8,7 +8,8 @@ mode with the new parameters, plus the log prior of the penalty) while the first
 iteration has just run, or ℓ rose by more than ``tol · |ℓ_1|``, or ℓ fell, for at
 most ``max_iterations`` iterations; it returns the iterate of highest ℓ, which starts
 the next stage. Each stage's first E-step starts its pattern iteration from a random
-z ~ N(0, I); later ones start from the previous mode.
+z ~ N(0, I) (the authors'; ``EMSettings.stage_start = "previous"``: from the previous
+stage's returned mode); later ones start from the previous mode.
 
 One stage is one compiled program per shape; `fit_em` runs a batch of fits (series ×
 penalty strengths × seeds) through it as one vmapped program.
@@ -67,8 +68,10 @@ def _init_batch(keys, xs, latent_size, input_size, settings):
 
 
 @eqx.filter_jit
-def _stage_batch(models, xs, inputs, keys, lam, tau, regularised, learn_B, linear, settings):
-    def one(m, x, s, k, la, ta):
+def _stage_batch(
+    models, xs, inputs, keys, lam, tau, regularised, learn_B, linear, settings, z_start
+):
+    def one(m, x, s, k, la, ta, z):
         return run_stage(
             m,
             x,
@@ -80,10 +83,14 @@ def _stage_batch(models, xs, inputs, keys, lam, tau, regularised, learn_B, linea
             learn_B=learn_B,
             linear=linear,
             settings=settings,
+            z_start=z,
         )
 
     in_inputs = None if inputs is None else 0
-    return jax.vmap(one, in_axes=(0, 0, in_inputs, 0, 0, 0))(models, xs, inputs, keys, lam, tau)
+    in_z = None if z_start is None else 0
+    return jax.vmap(one, in_axes=(0, 0, in_inputs, 0, 0, 0, in_z))(
+        models, xs, inputs, keys, lam, tau, z_start
+    )
 
 
 def _with_sigma(models: PLRNNStateSpace, sigma: float) -> PLRNNStateSpace:
@@ -170,6 +177,7 @@ def fit_em(
             n + 1 < settings.freeze_B_from,
             n == 0,
             settings,
+            results[-1].mean if results and settings.stage_start == "previous" else None,
         )
         if progress is not None:
             progress(n + 1, result)

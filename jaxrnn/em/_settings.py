@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import jax
 import jax.numpy as jnp
@@ -15,7 +15,11 @@ from jaxtyping import ArrayLike, Float, PRNGKeyArray
 
 from ._state_space import PLRNNStateSpace
 
-__all__ = ["EMSettings", "regularised_units", "authors_init"]
+__all__ = ["EMSettings", "regularised_units", "authors_init", "STAGE_STARTS"]
+
+StageStart = Literal["random", "previous"]
+STAGE_STARTS: tuple[str, ...] = get_args(StageStart)
+"""Where a stage's first E-step may start: ``random`` (the authors') or ``previous``."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,9 @@ class EMSettings:
     - `flip_all_after`: EM iterations of a stage that flip one violated entry per pass;
       later ones flip all (the authors' flipOnIt).
     - `max_passes`: the most linear solves per E-step (the authors' loop had no cap).
+    - `stage_start`: where each stage's first E-step starts its pattern iteration:
+      ``random`` (z ~ N(0, I), the authors') or ``previous`` (the previous stage's
+      returned mode; the first stage always starts at random).
     - `cov_floor`: floor of V's diagonal in the PLRNN stages.
     - `lds_cov_floor`: floor of V's diagonal in the LDS stage.
     - `gamma_floor`: floor of the observation-noise variances Γ.
@@ -57,6 +64,7 @@ class EMSettings:
     pattern_tol: float = 1e-2
     flip_all_after: int = 10
     max_passes: int = 200
+    stage_start: StageStart = "random"
     cov_floor: float = 1e-4
     lds_cov_floor: float = 1e-9
     gamma_floor: float = 1e-5
@@ -75,17 +83,20 @@ class EMSettings:
             value = getattr(self, name)
             if not (value > 0 and math.isfinite(value)):
                 problems.append(f"{name} must be positive and finite, got {value!r}")
-        for name in ("max_iterations", "max_passes"):
-            if getattr(self, name) < 1:
-                problems.append(f"{name} must be >= 1, got {getattr(self, name)!r}")
-        if self.flip_all_after < 0:
-            problems.append(f"flip_all_after must be >= 0, got {self.flip_all_after!r}")
+        for name, least in (("max_iterations", 1), ("max_passes", 1), ("flip_all_after", 0)):
+            if getattr(self, name) < least:
+                problems.append(f"{name} must be >= {least}, got {getattr(self, name)!r}")
         if not 0.0 <= self.reg_fraction <= 1.0:
             problems.append(f"reg_fraction must be in [0, 1], got {self.reg_fraction!r}")
-        if self.cross_moment not in ("authors", "exact"):
-            problems.append(f"cross_moment must be authors or exact, got {self.cross_moment!r}")
-        if self.observation not in ("relu", "identity"):
-            problems.append(f"observation must be relu or identity, got {self.observation!r}")
+        for name, allowed in (
+            ("cross_moment", ("authors", "exact")),
+            ("observation", ("relu", "identity")),
+            ("stage_start", STAGE_STARTS),
+        ):
+            if getattr(self, name) not in allowed:
+                problems.append(
+                    f"{name} must be {' or '.join(allowed)}, got {getattr(self, name)!r}"
+                )
         if self.init_W_range <= 0 or self.init_h_std < 0:
             problems.append("init_W_range must be > 0 and init_h_std >= 0")
         if problems:

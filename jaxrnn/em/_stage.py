@@ -60,6 +60,7 @@ def run_stage(
     learn_B: bool | ArrayLike,
     linear: bool,
     settings: EMSettings,
+    z_start: Float[ArrayLike, "T M"] | None = None,
 ) -> StageResult:
     """One stage of EM iterations at the model's fixed σ (see the module docstring).
 
@@ -75,6 +76,8 @@ def run_stage(
     - `learn_B`: whether B is updated.
     - `linear`: the LDS stage.
     - `settings`: the `EMSettings`.
+    - `z_start`: where the first E-step starts its pattern iteration (default: a random
+      z ~ N(0, I), the authors').
 
     **Returns:**
 
@@ -88,10 +91,11 @@ def run_stage(
     tau = jnp.asarray(tau, dtype)
     identity_obs = linear or settings.observation == "identity"
     k_z, k_loop = jax.random.split(key)
+    z0 = jax.random.normal(k_z, (T, M), dtype) if z_start is None else jnp.asarray(z_start, dtype)
 
     def em_iteration(model, z_prev, i):
         key_i = jax.random.fold_in(k_loop, i)
-        z_init = jnp.where(i == 0, jax.random.normal(k_z, (T, M), dtype), z_prev)
+        z_init = jnp.where(i == 0, z0, z_prev)
         post = posterior(
             model,
             x,

@@ -244,6 +244,11 @@ class EMConfig:
         10, "EM iterations of a stage that flip one violated sign per pass (then all)"
     )
     max_passes: int = _field(200, "linear solves per E-step at most (the authors' loop had no cap)")
+    stage_start: str = _field(
+        "random",
+        "where each stage's first E-step starts: random (the authors') or previous (the "
+        "previous stage's posterior mode)",
+    )
     cov_floor: float = _field(1e-4, "floor of the posterior variances (PLRNN stages)")
     lds_cov_floor: float = _field(1e-9, "floor of the posterior variances (LDS stage)")
     gamma_floor: float = _field(1e-5, "floor of the observation-noise variances")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..em import STAGE_STARTS
 from ._config import (
     DATASET_NAMES,
     METHODS,
@@ -261,6 +262,12 @@ def _check_em(c: Config) -> None:
         "em.cross_moment",
         "must be authors or exact",
         e.cross_moment,
+    )
+    _require(
+        e.stage_start in STAGE_STARTS,
+        "em.stage_start",
+        "must be " + " or ".join(STAGE_STARTS),
+        e.stage_start,
     )
     _require(
         e.observation in ("relu", "identity"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 from .._config_files import default_text
+from ..em import STAGE_STARTS
 from ._config import (
     DATASET_NAMES,
     METHODS,
@@ -42,6 +43,7 @@ ALLOWED = {
     "train.dtype": ("float32", "float64"),
     "train.method": METHODS,
     "em.cross_moment": ("authors", "exact"),
+    "em.stage_start": STAGE_STARTS,
     "em.observation": ("relu", "identity"),
 }
 

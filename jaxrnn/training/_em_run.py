@@ -59,6 +59,7 @@ def em_settings(config: Config) -> EMSettings:
         pattern_tol=e.pattern_tol,
         flip_all_after=e.flip_all_after,
         max_passes=e.max_passes,
+        stage_start=e.stage_start,  # type: ignore[arg-type]
         cov_floor=e.cov_floor,
         lds_cov_floor=e.lds_cov_floor,
         gamma_floor=e.gamma_floor,
