@@ -146,3 +146,26 @@ def test_every_annotation_of_the_package_evaluates():
                 except Exception as e:  # noqa: BLE001 - any failure is the finding
                     bad.append(f"{info.name}.{f.__qualname__}: {type(e).__name__}: {e}")
     assert not bad, bad
+
+
+def test_no_labels_of_working_periods_or_paper_seed_numbers():
+    """Results carry a date and a commit, papers their authors: no labels of working
+    periods ("session" and a number) and no paper numbers ("seed" and 00N) anywhere in
+    the repository's text."""
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    pattern = re.compile(r"\bsessions? \d|\bseeds? 00\d", re.IGNORECASE)
+    suffixes = {".md", ".py", ".yaml", ".yml", ".txt", ".toml", ".csv", ".cfg"}
+    hits = []
+    for folder in ("README.md", "mkdocs.yml", "docs", "experiments", "configs", "jaxrnn",
+                   "benchmarks", "tests"):
+        base = root / folder
+        files = [base] if base.is_file() else [p for p in base.rglob("*") if p.is_file()]
+        for path in files:
+            if path.suffix not in suffixes or ".jit-cache" in path.parts:
+                continue
+            for n, line in enumerate(path.read_text(errors="ignore").splitlines(), 1):
+                if pattern.search(line):
+                    hits.append(f"{path.relative_to(root)}:{n}: {line.strip()}")
+    assert not hits, "\n".join(hits)
