@@ -2,7 +2,9 @@
 
 ``<!-- config-reference -->`` becomes the table of every training-config key (from the
 config dataclasses); ``<!-- cli-reference -->`` the help of every ``jaxrnn`` command (from
-its argument parser)."""
+its argument parser); ``<!-- include: PATH -->`` the text of a file the experiments
+write (PATH relative to the repository root), so a results page shows the committed
+table itself."""
 
 from __future__ import annotations
 
@@ -20,7 +22,20 @@ def _cli_reference() -> str:
     return "\n".join(parts)
 
 
+def _includes(markdown: str) -> str:
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    return re.sub(
+        r"<!-- include: (\S+) -->",
+        lambda m: (root / m[1]).read_text(),
+        markdown,
+    )
+
+
 def on_page_markdown(markdown: str, **kwargs) -> str:
+    markdown = _includes(markdown)
     if "<!-- config-reference -->" in markdown:
         from jaxrnn.training import config_reference
 

@@ -320,7 +320,7 @@ def _f(v, spec=".3f"):
         else format(float(v), spec)
 
 
-def write_report(out: pathlib.Path, pub: dict, todo: list[str]) -> None:
+def write_report(out: pathlib.Path, pub: dict, todo: list[tuple[str, str]]) -> None:
     rows = [point_row(p, pub) for p in legacy_points(out) + read_points(out)]
     rows.sort(key=lambda r: (TASKS.index(r["task"]), r["protocol"] != "authors", r["model"],
                              int(r["T"])))
@@ -335,8 +335,9 @@ def write_report(out: pathlib.Path, pub: dict, todo: list[str]) -> None:
              "populations; single runs from earlier not counted). Values: best-epoch test "
              "fraction correct (MNIST: accuracy) per seed, then mean ± SEM over seeds.", "",
              "| task | model | T | protocol | seeds (diverged, stopped at target) | mean ± SEM, "
-             "all seeds | mean ± SEM, not diverged | published (n) | verdict | epochs | wall |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "all seeds | mean ± SEM, not diverged | published (n) | verdict | epochs | wall | "
+             "measured |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         pubtxt = (f"{_f(r['published_mean'])} ± {_f(r['published_sem'], '.4f')} "
                   f"({r['published_n']})" if r["published_mean"] is not None else "–")
@@ -344,10 +345,11 @@ def write_report(out: pathlib.Path, pub: dict, todo: list[str]) -> None:
             f"| {r['task']} | {r['model']} | {r['T']} | {r['protocol']} | {r['n_seeds']} "
             f"({r['n_diverged']}, {r['n_stopped']}) | {_f(r['mean'])} ± {_f(r['sem'], '.4f')} "
             f"| {_f(r['mean_kept'])} ± {_f(r['sem_kept'], '.4f')} | {pubtxt} | {r['verdict']} "
-            f"| {r['epochs']} | {float(r['wall_s']) / 60:.0f} min |")
+            f"| {r['epochs']} | {float(r['wall_s']) / 60:.0f} min | {r['measured']}"
+            f"{' at ' + r['commit'] if r['commit'] else ''} |")
     if todo:
-        lines += ["", "Not run yet (the same command runs them, cheapest first):", ""]
-        lines += [f"- {t}" for t in todo]
+        lines += ["", f"Not run yet, {len(todo)} points (cheapest first; {todo[0][1]} runs "
+                  "them): " + ", ".join(t[0] for t in todo) + "."]
     (out / "results.md").write_text("\n".join(lines) + "\n")
     plot(out, rows, pub)
 
@@ -445,6 +447,11 @@ def plot(out: pathlib.Path, rows: list[dict], pub: dict) -> None:
     fig.savefig(tmp, dpi=100)
     plt.close(fig)
     os.replace(tmp, out / "fig2.png")
+    docs = ROOT / "docs" / "figures"  # the results page shows the committed run's figure
+    if docs.is_dir() and out.resolve() == (ROOT / "experiments" / "fig2").resolve():
+        import shutil
+
+        shutil.copyfile(out / "fig2.png", docs / "fig2.png")
 
 
 # ---------------------------------------------------------------- main
@@ -476,8 +483,9 @@ def main(argv=None) -> int:
     done = {(q["task"], q["model"], int(q["T"]), q["protocol"]) for q in read_points(args.out)}
     todo = [q for q in plan if (*q[:3], args.protocol) not in done]
     cmd = "python experiments/fig2_benchmarks.py --out " + str(args.out)
-    todo_txt = [f"{name(*q[:3])} ({args.protocol}, {q[3]} seeds): `{cmd}"
-                f"{' --all' if args.all else ''} --protocol {args.protocol}`" for q in todo]
+    run_cmd = f"`{cmd}{' --all' if args.all else ''} --protocol {args.protocol}`"
+    todo_txt = [(f"{name(*q[:3])} ({q[3]} seed{'s' if q[3] > 1 else ''})", run_cmd)
+                for q in todo]
     if args.plan:
         total = sum(cost(q, args.protocol) for q in plan)
         for q in plan:
