@@ -39,6 +39,7 @@ from ._state_space import PLRNNStateSpace as PLRNNStateSpace
 __all__ = [
     "EMFit",
     "EMSettings",
+    "STAGE_STARTS",
     "StageResult",
     "authors_init",
     "fit_em",
