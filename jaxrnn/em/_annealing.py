@@ -166,6 +166,7 @@ def fit_em(
     for n, sigma in enumerate(settings.sigmas):
         models = _with_sigma(models, sigma)
         stage_keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(k_stages, n)
+        # learn_B is traced, so that every PLRNN stage runs one compiled program
         result = _stage_batch(
             models,
             xs,
@@ -174,7 +175,7 @@ def fit_em(
             lam,
             tau,
             regularised,
-            n + 1 < settings.freeze_B_from,
+            jnp.asarray(n + 1 < settings.freeze_B_from),
             n == 0,
             settings,
             results[-1].mean if results and settings.stage_start == "previous" else None,
