@@ -133,7 +133,10 @@ def parse_published(md: pathlib.Path) -> list[dict]:
 
 def load_published(out: pathlib.Path, md: pathlib.Path | None) -> dict:
     path = out / "published.csv"
-    if md is not None and md.is_file():
+    if md is not None and md.suffix == ".csv" and md.is_file():  # an earlier parse
+        if md.resolve() != path.resolve():
+            path.write_text(md.read_text())
+    elif md is not None and md.is_file():
         rows = parse_published(md)
         if not rows:
             raise SystemExit(f"{md}: no published table found")

@@ -1,0 +1,101 @@
+"""experiments/fig2_benchmarks.py: the grid it learns from the authors' table, the points
+it runs, its verdicts and averages, and a tiny resumable run."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import math
+import pathlib
+import statistics
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SHARED_TABLE = ROOT.parent / "shared" / "published" / "fig2_authors_results.md"
+
+
+@pytest.fixture(scope="module")
+def fig2():
+    spec = importlib.util.spec_from_file_location(
+        "fig2_benchmarks", ROOT / "experiments" / "fig2_benchmarks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def published(fig2, tmp_path_factory):
+    return fig2.load_published(tmp_path_factory.mktemp("pub"),
+                               ROOT / "experiments" / "fig2" / "published.csv")
+
+
+def test_the_committed_grid_is_the_authors_table(fig2, tmp_path):
+    if not SHARED_TABLE.is_file():
+        pytest.skip("the shared folder with the authors' table is not on this machine")
+    parsed = fig2.parse_published(SHARED_TABLE)
+    with open(ROOT / "experiments" / "fig2" / "published.csv") as f:
+        committed = list(csv.DictReader(f))
+    assert len(parsed) == len(committed)
+    for a, b in zip(parsed, committed):
+        assert (a["task"], a["model"], str(a["T"])) == (b["task"], b["model"], b["T"])
+        assert a["mean"] == float(b["mean"]) and a["n"] == int(b["n"])
+
+
+def test_the_required_points_follow_the_issue_rule(fig2, published):
+    pts = fig2.required_points(published)
+    assert len(pts) == len(set(pts)) == 38
+    # longest T with a published mean >= 0.9, shortest below 0.5
+    assert {q[2] for q in pts if q[:2] == ("addition", "rnn")} == {20, 40}
+    assert {q[2] for q in pts if q[:2] == ("addition", "nprnn")} == {40, 80}  # 60: 0.539
+    assert {q[2] for q in pts if q[:2] == ("addition", "irnn")} == {200, 400}
+    assert {q[2] for q in pts if q[:2] == ("multiplication", "iplrnn")} == {300, 400}
+    # no T reaches 0.9: the shortest published T instead
+    assert {q[2] for q in pts if q[:2] == ("multiplication", "plrnn")} == {40, 80}
+    assert {q[2] for q in pts if q[:2] == ("addition", "rplrnn")} == {100, 300, 400, 500, 600}
+    assert {(q[1], q[3]) for q in pts if q[0] == "mnist"} == {("iplrnn", 1), ("irnn", 1)}
+    assert all(q[3] == 3 for q in pts if q[0] != "mnist")
+
+
+def test_verdicts(fig2):
+    ref = {"mean": 0.432, "sem": 0.213, "n": 5}
+    assert fig2.verdict(0.0817, 0.0, ref) == "agrees"  # within 2 SEM of a wide point
+    assert fig2.verdict(0.995, 0.001, {"mean": 0.9998, "sem": 0.0001, "n": 10}) == \
+        "agrees (solved)"
+    chance = {"mean": 0.0809, "sem": 0.0001, "n": 6}  # one seed at chance: SEM 0
+    assert fig2.verdict(0.0811, 0.0, chance) == "agrees"  # the binomial floor, 2 × 0.0027
+    assert fig2.verdict(0.1, 0.0, chance).startswith("misses (+0.0191")
+    assert fig2.verdict(math.nan, math.nan, chance) == "all diverged"
+
+
+def test_a_point_reports_all_seeds_and_the_authors_convention(fig2, published):
+    recs = [{"status": "completed", "best": 0.9, "loss": 0.01, "epochs": 200},
+            {"status": "diverged", "best": 0.1, "loss": 0.2, "epochs": 3},
+            {"status": "stopped_early", "best": 1.0, "loss": 0.001, "epochs": 40}]
+    row = fig2.point_row({"task": "addition", "model": "irnn", "T": 400,
+                          "protocol": "authors", "seeds": [0, 1, 2], "records": recs,
+                          "wall_s": 1.0}, published)
+    assert row["n_seeds"] == 3 and row["n_diverged"] == 1 and row["n_stopped"] == 1
+    assert row["mean"] == pytest.approx(2.0 / 3)
+    assert row["sem"] == pytest.approx(statistics.stdev([0.9, 0.1, 1.0]) / math.sqrt(3))
+    assert row["mean_kept"] == pytest.approx(0.95) and row["n_kept"] == 2
+    assert row["published_mean"] == pytest.approx(0.4324) and row["published_n"] == 5
+
+
+def test_a_tiny_point_runs_as_one_population_and_is_skipped_when_done(fig2, tmp_path):
+    argv = ["--out", str(tmp_path), "--only", "addition_rnn_T20",
+            "--published", str(ROOT / "experiments" / "fig2" / "published.csv"),
+            "--set", "train.epochs=1", "--set", "task.n_train=1000",
+            "--set", "task.n_test=500"]
+    assert fig2.main(argv) == 0
+    with open(tmp_path / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 1 and rows[0]["n_seeds"] == "3" and rows[0]["published_n"] == "10"
+    members = sorted(p.name for p in
+                     (tmp_path / "populations" / "authors" / "addition_rnn_T20" /
+                      "members").iterdir())
+    assert members == ["seed0", "seed1", "seed2"]
+    assert (tmp_path / "fig2.png").is_file()
+    before = (tmp_path / "points.jsonl").read_text()
+    assert fig2.main(argv) == 0  # done: skipped, the report rewritten
+    assert (tmp_path / "points.jsonl").read_text() == before
