@@ -42,19 +42,20 @@ class _Progress:
             self.bar.update(n)
             self.bar.set_postfix(loss=f"{loss:.4g}", max=f"{loss_max:.3g}")
 
-    def epoch(self, state: TrainState, losses: np.ndarray, metrics: dict) -> None:
+    def epoch(self, state: TrainState, losses: np.ndarray, metrics: list[dict]) -> None:
         if self.bar is not None:
             self.bar.set_postfix(epoch=int(state.epoch), alive=int(state.alive.sum()))
-        elif self.log:
+        elif self.log:  # the first member still training (a stopped one's values are frozen)
+            i = int(np.argmax(state.active)) if np.any(state.active) else 0
             shown = ", ".join(
                 f"{k} {v:.4g}"
-                for k, v in metrics.items()
+                for k, v in metrics[i].items()
                 if isinstance(v, float) and k != "regulariser"
             )
             print(
                 f"{self.label} epoch {int(state.epoch)}/{self.epochs}: train loss "
-                f"{np.nanmean(losses[:, 0]):.4g} (max {np.nanmax(losses[:, 0]):.3g}), {shown} "
-                f"(member 0; {int(state.alive.sum())} of {state.size} alive)",
+                f"{np.nanmean(losses[:, i]):.4g} (max {np.nanmax(losses[:, i]):.3g}), {shown} "
+                f"(member {i}; {int(state.active.sum())} of {state.size} training)",
                 flush=True,
             )
 
@@ -125,7 +126,7 @@ def fit(
             keep_previous(last)  # last.prev.eqx: the epoch before, should last.eqx be damaged
             save_tree(last, state)
             ledger.write_summaries(state, final=False)
-            shown.epoch(state, losses, metrics[0])
+            shown.epoch(state, losses, metrics)
         ledger.finished = not _budget_left(trainer, state)
     finally:
         shown.close()
