@@ -355,6 +355,7 @@ def write_report(out: pathlib.Path, pub: dict, todo: list[tuple[str, str]]) -> N
                   "them): " + ", ".join(t[0] for t in todo) + "."]
     (out / "results.md").write_text("\n".join(lines) + "\n")
     plot(out, rows, pub)
+    lstm_curves(out)
 
 
 # ---------------------------------------------------------------- the figure
@@ -455,6 +456,47 @@ def plot(out: pathlib.Path, rows: list[dict], pub: dict) -> None:
         import shutil
 
         shutil.copyfile(out / "fig2.png", docs / "fig2.png")
+
+
+def lstm_curves(out: pathlib.Path) -> None:
+    """``mnist_lstm_curves.png``: test accuracy per epoch of the sequential-MNIST LSTM runs
+    (10 units, the paper's text; 40 units, the published runs' size), shipped protocol,
+    beside the published 0.935 (40 units, 500 epochs)."""
+    runs = {"10 units (M/4)": out / "rundirs" / "authors_cosine" / "mnist_lstm",
+            "40 units": out / "rundirs" / "authors_cosine" / "mnist_lstm_h40"}
+    curves = {}
+    for label, d in runs.items():
+        path = d / "metrics.jsonl"
+        if path.is_file():
+            recs = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+            curves[label] = [(r["epoch"], r["test_frac_correct"]) for r in recs
+                             if "test_frac_correct" in r]
+    if not curves:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for label, pts in curves.items():
+        ax.plot([e for e, _ in pts], [a for _, a in pts], label=f"{label}, {len(pts)} epochs")
+    ax.axhline(0.935, color="k", ls="--", lw=0.8, label="published (40 units, 500 epochs)")
+    ax.axhline(0.1, color="gray", ls=":", lw=0.8, label="chance")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(0, 1)
+    ax.set_title("LSTM on sequential MNIST, shipped protocol (cosine over 120 epochs), seed 0",
+                 fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "mnist_lstm_curves.png", dpi=100)
+    plt.close(fig)
+    docs = ROOT / "docs" / "figures"
+    if docs.is_dir() and out.resolve() == (ROOT / "experiments" / "fig2").resolve():
+        import shutil
+
+        shutil.copyfile(out / "mnist_lstm_curves.png", docs / "mnist_lstm_curves.png")
 
 
 # ---------------------------------------------------------------- main
