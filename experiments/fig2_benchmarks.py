@@ -13,7 +13,9 @@ Protocols:
 
 - ``authors`` (default): the authors' runs as their Fig. 2 script selects them
   (B = 500, clip 3, Adam 1e-3 constant, 200 epochs, learned μ₀ for the PLRNN family;
-  the LSTM with 40 units and 500 epochs).
+  the LSTM with 40 units and 500 epochs), the baselines initialised as the authors'
+  code does (``model.init=authors``).
+- ``authors_jaxrnn_init``: the same with jaxrnn's own initialisation of the baselines.
 - ``shipped``: the configs as shipped (cosine over 120 epochs, z₀ = 0, LSTM M/4 = 10).
 
 ``--stop-at`` (default 0.99) ends a seed once its test fraction correct reaches it: a
@@ -67,9 +69,15 @@ RPLRNN_REQUIRED = {"addition": (100, 300, 400, 500, 600), "multiplication": (100
 MNIST_REQUIRED = ("iplrnn", "irnn")
 CHANCE = {"addition": (0.0783, 0.166), "multiplication": (0.11, 0.049), "mnist": (0.1, 2.3)}
 PROTOCOLS = {
-    "authors": ["train.schedule=constant", "train.epochs=200", "model.learn_z0=true"],
+    "authors": ["train.schedule=constant", "train.epochs=200", "model.learn_z0=true",
+                "model.init=authors"],
+    # the authors' protocol with jaxrnn's own initialisation of the baselines (the
+    # baselines' first populations were measured so, before model.init: authors existed)
+    "authors_jaxrnn_init": ["train.schedule=constant", "train.epochs=200",
+                            "model.learn_z0=true"],
     "shipped": [],
 }
+AUTHORS_PROTOCOLS = ("authors", "authors_jaxrnn_init")
 LSTM_AUTHORS = ["model.lstm_units=40", "train.epochs=500"]
 FIELDS = ["task", "model", "T", "protocol", "n_seeds", "n_diverged", "n_stopped",
           "mean", "sem", "n_kept", "mean_kept", "sem_kept", "loss_mean", "loss_sem",
@@ -178,7 +186,7 @@ def cost(point, protocol: str) -> float:
     """Relative cost (time steps × updates × seeds) for ordering the plan."""
     task, model, T, n = point
     updates = 120 * 200 if task == "mnist" else 200 * 200  # per epoch × epochs, authors'
-    if model == "lstm" and protocol == "authors":
+    if model == "lstm" and protocol in AUTHORS_PROTOCOLS:
         updates *= 2.5 * 3  # 500 epochs; 40 LSTM units (four gates) cost about 3×
     return T * updates * n
 
@@ -211,10 +219,11 @@ def run_point(point, args, commit: str) -> dict | None:
     task, model, T, n = point
     run_dir = args.out / "populations" / args.protocol / name(task, model, T)
     overrides = [f"name={name(task, model, T)}"]
-    for o in PROTOCOLS[args.protocol]:  # only the PLRNN family has an initial state
-        if model in PLRNN_MODELS or not o.startswith("model.learn_z0"):
+    for o in PROTOCOLS[args.protocol]:  # only the PLRNN family has an initial state; its
+        plrnn = model in PLRNN_MODELS  # default init is the authors' (iPLRNN: identity)
+        if not o.startswith("model.learn_z0" if not plrnn else "model.init"):
             overrides.append(o)
-    if model == "lstm" and args.protocol == "authors":
+    if model == "lstm" and args.protocol in AUTHORS_PROTOCOLS:
         overrides += LSTM_AUTHORS
     if args.stop_at > 0:
         overrides.append(f"train.stop_at={args.stop_at}")
@@ -362,7 +371,8 @@ def write_report(out: pathlib.Path, pub: dict, todo: list[tuple[str, str]]) -> N
 COLORS = {"rnn": "tab:gray", "nprnn": "tab:brown", "plrnn": "tab:pink", "l2rnn": "tab:olive",
           "irnn": "tab:orange", "iplrnn": "tab:green", "lstm": "tab:purple",
           "rplrnn": "tab:red", "lstm_h40": "tab:blue", "rplrnn_e120": "tab:cyan"}
-STYLES = {"authors": "o-", "shipped": "s--", "paper_text": "d:", "authors_code_z0": "^:"}
+STYLES = {"authors": "o-", "authors_jaxrnn_init": "v-.", "shipped": "s--", "paper_text": "d:",
+          "authors_code_z0": "^:"}
 
 
 def plot(out: pathlib.Path, rows: list[dict], pub: dict) -> None:

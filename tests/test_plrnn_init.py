@@ -129,7 +129,9 @@ def test_the_lstm_gets_m_over_4_units_unless_lstm_units_says(units, H):
 
 
 @pytest.mark.parametrize("raw, key", [
-    ({"model": {"name": "lstm", "init": "authors"}}, "model.init"),
+    ({"model": {"name": "lstm", "init": "uniform"}}, "model.init"),
+    ({"model": {"name": "rnn", "init": "identity"}}, "model.init"),
+    ({"model": {"name": "rplrnn", "init": "jaxrnn"}}, "model.init"),
     ({"model": {"name": "rplrnn", "init": "glorot"}}, "model.init"),
     ({"model": {"name": "rplrnn", "lstm_units": 40}}, "model.lstm_units"),
     ({"model": {"name": "lstm", "lstm_units": 0}}, "model.lstm_units"),
@@ -220,3 +222,64 @@ def test_baselines_start_neither_saturated_nor_exploding_at_T500(x64):
         + lstm.bias
     assert float(jnp.mean(jnp.abs(pre) > 4.0)) < 0.01  # sigmoid/tanh far from saturation
     assert float(jnp.max(jnp.abs(ys))) < 5.0
+
+
+# ---------------------------------------------------------------- the authors' baselines
+
+
+def _ks(sample, cdf) -> float:
+    import scipy.stats
+
+    return float(scipy.stats.kstest(np.asarray(sample, np.float64).ravel(), cdf).pvalue)
+
+
+def test_authors_convention_draws_the_authors_code_distributions():
+    """``model.init: authors`` on a baseline: every parameter follows the distribution of
+    the authors' code (PyTorch's defaults and their changes; Kolmogorov-Smirnov against
+    the exact CDFs), and a wrong law (jaxrnn's own) is rejected by the same test."""
+    import scipy.stats
+
+    M, N, K = 400, 400, 10
+    a = 1.0 / math.sqrt(M)
+    uniform, two = scipy.stats.uniform(-a, 2 * a).cdf, scipy.stats.triang(0.5, -2 * a, 4 * a).cdf
+    key = jax.random.PRNGKey(3)
+    authors = {i: jaxrnn.models.ReLURNN(M, K, N, init=i, convention="authors", key=key)
+               for i in ("random", "identity", "np")}
+    ours = jaxrnn.models.ReLURNN(M, K, N, init="random", key=key)
+    assert _ks(authors["random"].b, two) > 1e-3  # b_ih + b_hh
+    assert _ks(ours.b, two) < 1e-4
+    for m in authors.values():  # nn.Linear's read-out: weight and bias U(±1/√M)
+        assert _ks(m.c, uniform) > 1e-3
+    assert _ks(authors["random"].V, uniform) > 1e-3 and _ks(authors["random"].U, uniform) > 1e-3
+    assert _ks(authors["identity"].U, scipy.stats.norm(0, 1 / M).cdf) > 1e-3
+    alpha = math.sqrt(2) * math.exp(1.2 / M - 2.4)
+    assert _ks(authors["np"].U, scipy.stats.norm(0, alpha / M).cdf) > 1e-3
+    assert _ks(authors["np"].V, scipy.stats.norm(0, 2 / (M + N)).cdf) > 1e-3
+    for i in ("identity", "np"):  # the recurrence and bias as jaxrnn's (biases 0)
+        same = jaxrnn.models.ReLURNN(M, K, N, init=i, key=key)
+        np.testing.assert_array_equal(authors[i].W, same.W)
+        assert not np.any(np.asarray(authors[i].b))
+    H = 200
+    lstm = jaxrnn.models.LSTM(H, K, N, convention="authors", key=key)
+    b = np.asarray(lstm.bias)
+    np.testing.assert_array_equal(b[H : 2 * H], 1.0)  # each forget slice 1/2
+    h = 1.0 / math.sqrt(H)
+    others = np.concatenate([b[:H], b[2 * H :]])
+    assert _ks(others, scipy.stats.triang(0.5, -2 * h, 4 * h).cdf) > 1e-3
+    assert _ks(lstm.c, scipy.stats.uniform(-h, 2 * h).cdf) > 1e-3
+    with pytest.raises((ValueError, TypeError), match="convention"):
+        jaxrnn.models.LSTM(4, 1, 1, convention="torch", key=key)  # pyright: ignore[reportArgumentType]
+
+
+def test_model_init_authors_reaches_the_baselines_and_the_saved_config(x64):
+    from jaxrnn.training._config_resolved import resolved_config_dict
+
+    key = jax.random.PRNGKey(0)
+    for name in ("rnn", "l2rnn", "irnn", "nprnn", "lstm"):
+        cfg = _cfg(name=name, init="authors")
+        model = build_model(cfg.model, 2, 1, "regression", dtype=jnp.float64, key=key)
+        default = build_model(_cfg(name=name).model, 2, 1, "regression", dtype=jnp.float64,
+                              key=key)
+        assert float(abs(model.c).max()) > 0 and float(abs(default.c).max()) == 0
+        assert resolved_config_dict(cfg)["model"]["init"] == "authors"
+        assert "init" not in resolved_config_dict(_cfg(name=name))["model"]

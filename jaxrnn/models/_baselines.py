@@ -17,6 +17,19 @@ for the iRNN (the state then stays below 1). The RNN/L2RNN (spectral radius
 ≈ 0.58 under PyTorch's default, contracting) and the LSTM (bounded gates,
 forget bias 1) keep PyTorch's defaults ``U(±1/√fan)``, the authors' framework.
 
+``convention="authors"`` initialises them instead as the rPLRNN authors' code did
+(``benchmark_run/gdplrnn/comparison_models.py``: PyTorch's ``nn.RNN``/``nn.LSTM`` and an
+``nn.Linear`` read-out, with their overrides), for comparisons with the published Fig. 2:
+
+- every model: the read-out bias ``c ~ U(±1/√M)`` (jaxrnn: 0);
+- RNN, L2RNN: the bias is PyTorch's two biases ``b_ih + b_hh``, a sum of two
+  ``U(±1/√M)`` draws (variance 2/(3M); jaxrnn: one draw). The two move together under
+  training, as one bias with twice the step of Adam; that difference remains;
+- iRNN: ``U ~ N(0, 1)/M``;
+- npRNN: ``U ~ α N(0, 1)/M`` with ``α = √2 exp(1.2/max(M, 6) − 2.4)``, and the read-out
+  weights ``V ~ N(0, (2/(M + N))²)``;
+- LSTM: every gate's bias a sum of two ``U(±1/√H)`` draws, the forget gate's 1.
+
 Like the PLRNN, each has ``step(y, x)`` and ``observe(y)``, so simulation,
 training and analysis treat all models alike.
 """
@@ -24,6 +37,7 @@ training and analysis treat all models alike.
 from __future__ import annotations
 
 import math
+import typing
 from typing import Literal
 
 import jax
@@ -34,9 +48,11 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from .._system_kinds import AbstractDiscreteSystem
 from .._validate import check_size
 
-__all__ = ["ReLURNN", "LSTM", "INPUT_STD"]
+__all__ = ["ReLURNN", "LSTM", "INPUT_STD", "BaselineConvention", "CONVENTIONS"]
 
 INPUT_STD = 0.001  # input weights of the iRNN and npRNN (Le et al. 2015)
+BaselineConvention = Literal["jaxrnn", "authors"]
+CONVENTIONS: tuple[str, ...] = typing.get_args(BaselineConvention)
 
 
 def _uniform(key, shape, bound, dtype):
@@ -55,6 +71,8 @@ class ReLURNN(AbstractDiscreteSystem):
     - `init`: ``"random"`` (PyTorch's default ``U(±1/√M)``), ``"identity"``
       (iRNN: W₀ = I, b₀ = 0, U ~ N(0, 0.001²)) or ``"np"`` (npRNN: W₀ =
       (RᵀR/M + I)/λ_max, U ~ N(0, 0.001²)); see the module docstring for why.
+    - `convention`: ``"jaxrnn"`` (the above) or ``"authors"`` (the rPLRNN authors' code;
+      see the module docstring).
     - `dtype`: the parameters' dtype (default: JAX's default float).
     - `key`: the PRNG key of the initial parameters.
     """
@@ -72,6 +90,7 @@ class ReLURNN(AbstractDiscreteSystem):
         output_size: int,
         *,
         init: Literal["random", "identity", "np"] = "random",
+        convention: BaselineConvention = "jaxrnn",
         dtype=None,
         key: PRNGKeyArray,
     ):
@@ -100,6 +119,20 @@ class ReLURNN(AbstractDiscreteSystem):
             self.U = INPUT_STD * jax.random.normal(ku, (M, input_size), dtype)
         self.V = _uniform(kv, (output_size, M), bound, dtype)
         self.c = jnp.zeros((output_size,), dtype)
+        if convention == "authors":  # the same draws as above, then the authors' changes
+            kb2, ku2, kv2, kc = jax.random.split(jax.random.fold_in(key, 1), 4)
+            self.c = _uniform(kc, (output_size,), bound, dtype)  # nn.Linear's bias
+            if init == "random":  # nn.RNN's b_ih + b_hh
+                self.b = self.b + _uniform(kb2, (M,), bound, dtype)
+            elif init == "identity":
+                self.U = jax.random.normal(ku2, (M, input_size), dtype) / M
+            else:
+                alpha = math.sqrt(2.0) * math.exp(1.2 / max(M, 6) - 2.4)
+                self.U = alpha * jax.random.normal(ku2, (M, input_size), dtype) / M
+                std = 2.0 / (M + output_size)
+                self.V = std * jax.random.normal(kv2, (output_size, M), dtype)
+        elif convention != "jaxrnn":
+            raise ValueError(f"convention must be 'jaxrnn' or 'authors', got {convention!r}")
 
     @property
     def state_size(self):
@@ -125,6 +158,8 @@ class LSTM(AbstractDiscreteSystem):
     - `hidden_size`: H, the size of h and of the cell state c.
     - `input_size`: K, the input channels.
     - `output_size`: N, the read-out size (0: none).
+    - `convention`: ``"jaxrnn"`` or ``"authors"`` (the rPLRNN authors' code: two summed
+      biases, a random read-out bias; see the module docstring).
     - `dtype`: the parameters' dtype (default: JAX's default float).
     - `key`: the PRNG key of the initial parameters (all ``U(±1/√H)``, PyTorch's
       default, then the forget-gate bias set to 1).
@@ -137,7 +172,14 @@ class LSTM(AbstractDiscreteSystem):
     c: Float[Array, " N"]
 
     def __init__(
-        self, hidden_size: int, input_size: int, output_size: int, *, dtype=None, key: PRNGKeyArray
+        self,
+        hidden_size: int,
+        input_size: int,
+        output_size: int,
+        *,
+        convention: BaselineConvention = "jaxrnn",
+        dtype=None,
+        key: PRNGKeyArray,
     ):
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
         H = check_size("LSTM", "hidden_size", hidden_size, 1)
@@ -150,6 +192,13 @@ class LSTM(AbstractDiscreteSystem):
         self.bias = _uniform(kb, (4 * H,), bound, dtype).at[H : 2 * H].set(1.0)
         self.V = _uniform(kv, (output_size, H), bound, dtype)
         self.c = jnp.zeros((output_size,), dtype)
+        if convention == "authors":  # nn.LSTM's b_ih + b_hh, each forget slice 1/2
+            kb2, kc = jax.random.split(jax.random.fold_in(key, 1))
+            both = _uniform(kb, (4 * H,), bound, dtype) + _uniform(kb2, (4 * H,), bound, dtype)
+            self.bias = both.at[H : 2 * H].set(1.0)
+            self.c = _uniform(kc, (output_size,), bound, dtype)
+        elif convention != "jaxrnn":
+            raise ValueError(f"convention must be 'jaxrnn' or 'authors', got {convention!r}")
 
     @property
     def hidden_size(self):

@@ -130,7 +130,9 @@ class ModelConfig:
     init: str | None = _field(
         None,
         "PLRNN family: authors, identity or uniform (see jaxrnn.PLRNN); null: identity "
-        "for the iPLRNN, else authors (benchmarks) or uniform (reconstruction)",
+        "for the iPLRNN, else authors (benchmarks) or uniform (reconstruction). The "
+        "other models: jaxrnn (null) or authors (the rPLRNN authors' code: PyTorch's "
+        "initialisation with their changes; see jaxrnn.ReLURNN)",
     )
     learn_z0: bool | None = _field(
         None,

@@ -15,7 +15,7 @@ from ._config import (
     Config,
     ConfigError,
 )
-from ._model_zoo import MODELS, PLRNN_INITS, PLRNN_MODELS
+from ._model_zoo import MODELS, PLRNN_MODELS, model_inits
 
 __all__ = ["validate"]
 
@@ -153,15 +153,9 @@ def _check_model_options(c: Config) -> None:
     )
     _require(m.l2 >= 0, "model.l2", "must be >= 0", m.l2)
     if m.init is not None:
+        inits = model_inits(m.name)
         _require(
-            m.name in PLRNN_MODELS,
-            "model.init",
-            f"only the PLRNN family ({', '.join(PLRNN_MODELS)}) takes an init scheme; "
-            "the baselines' follows from model.name",
-            m.init,
-        )
-        _require(
-            m.init in PLRNN_INITS, "model.init", f"must be one of {', '.join(PLRNN_INITS)}", m.init
+            m.init in inits, "model.init", f"must be one of {', '.join(inits)} for {m.name}", m.init
         )
     if m.learn_z0:
         _require(

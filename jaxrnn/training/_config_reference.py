@@ -21,7 +21,7 @@ from ._config import (
     TaskConfig,
     TrainConfig,
 )
-from ._model_zoo import MODELS, PLRNN_INITS
+from ._model_zoo import BASELINE_INITS, MODELS, PLRNN_INITS
 
 __all__ = ["config_keys", "config_reference"]
 
@@ -36,7 +36,7 @@ ALLOWED = {
     "task.name": TASKS,
     "task.dataset": DATASET_NAMES,
     "model.name": MODELS,
-    "model.init": PLRNN_INITS,
+    "model.init": tuple(dict.fromkeys(PLRNN_INITS + BASELINE_INITS)),
     "model.reduction": ("mean", "sum"),
     "train.optimizer": OPTIMIZERS,
     "train.schedule": SCHEDULES,

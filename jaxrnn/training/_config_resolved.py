@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ._config import Config
 from ._config_loading import config_to_dict
-from ._model_zoo import MODEL_ZOO, learns_z0, plrnn_init
+from ._model_zoo import MODEL_ZOO, baseline_init, learns_z0, plrnn_init
 
 __all__ = ["resolved_config_dict"]
 
@@ -37,6 +37,8 @@ def _model(config: Config, model: dict) -> dict:
     if spec.family == "plrnn":
         out["init"] = plrnn_init(m, reconstruction)
         out["learn_z0"] = learns_z0(m, reconstruction)
+    elif m.init is not None:  # a baseline's non-default initialisation
+        out["init"] = baseline_init(m)
     if spec.family == "lstm":
         out["lstm_units"] = m.hidden_size // 4 if m.lstm_units is None else m.lstm_units
     if m.name == "l2rnn":

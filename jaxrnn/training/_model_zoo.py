@@ -19,6 +19,7 @@ from jaxtyping import Array, Float
 from .._simulate import simulate
 from .._system_kinds import AbstractDiscreteSystem
 from ..models import LSTM, PLRNN, ReLURNN
+from ..models._baselines import CONVENTIONS, BaselineConvention
 from ..models.plrnn._penalty import masked_penalty
 from ..models.plrnn._plrnn_map import INITS, PLRNNInit
 from ._config import ModelConfig
@@ -29,12 +30,15 @@ __all__ = [
     "MODELS",
     "PLRNN_MODELS",
     "PLRNN_INITS",
+    "BASELINE_INITS",
     "build_model",
     "regulariser",
     "predict",
     "n_regularised_units",
     "penalty_strengths",
     "plrnn_init",
+    "baseline_init",
+    "model_inits",
     "learns_z0",
 ]
 
@@ -109,7 +113,20 @@ MODELS: tuple[str, ...] = tuple(MODEL_ZOO)
 PLRNN_MODELS: tuple[str, ...] = tuple(n for n, s in MODEL_ZOO.items() if s.family == "plrnn")
 """The PLRNN family: the models that take ``model.init``, learn μ₀ and reconstruct."""
 PLRNN_INITS: tuple[str, ...] = INITS
-"""The values ``model.init`` accepts (the PLRNN's init schemes)."""
+"""The values ``model.init`` accepts for the PLRNN family (the PLRNN's init schemes)."""
+BASELINE_INITS: tuple[str, ...] = CONVENTIONS
+"""The values ``model.init`` accepts for the other models: ``"jaxrnn"`` (the default) or
+``"authors"`` (the rPLRNN authors' code; `ReLURNN` and `LSTM`, ``convention``)."""
+
+
+def model_inits(name: str) -> tuple[str, ...]:
+    """The values ``model.init`` accepts for the model ``name``."""
+    return PLRNN_INITS if MODEL_ZOO[name].family == "plrnn" else BASELINE_INITS
+
+
+def baseline_init(cfg: ModelConfig) -> BaselineConvention:
+    """The initialisation convention of a baseline: ``model.init``, else ``"jaxrnn"``."""
+    return cast(BaselineConvention, "jaxrnn" if cfg.init is None else cfg.init)
 
 
 def plrnn_init(cfg: ModelConfig, reconstruction: bool = False) -> str:
@@ -192,9 +209,11 @@ def build_model(
         )
     if spec.family == "relu_rnn":
         init = cast(Literal["random", "identity", "np"], spec.init)
-        return ReLURNN(M, input_size, n_outputs, init=init, dtype=dtype, key=key)
+        return ReLURNN(
+            M, input_size, n_outputs, init=init, convention=baseline_init(cfg), dtype=dtype, key=key
+        )
     H = M // 4 if cfg.lstm_units is None else cfg.lstm_units
-    return LSTM(H, input_size, n_outputs, dtype=dtype, key=key)
+    return LSTM(H, input_size, n_outputs, convention=baseline_init(cfg), dtype=dtype, key=key)
 
 
 def regulariser(model, cfg: ModelConfig, hyper=None) -> Float[Array, ""]:
