@@ -14,8 +14,10 @@ Protocols:
 - ``authors`` (default): the authors' runs as their Fig. 2 script selects them
   (B = 500, clip 3, Adam 1e-3 constant, 200 epochs, learned μ₀ for the PLRNN family;
   the LSTM with 40 units and 500 epochs), the baselines initialised as the authors'
-  code does (``model.init=authors``).
-- ``authors_jaxrnn_init``: the same with jaxrnn's own initialisation of the baselines.
+  code does (``model.init=authors``), the L2RNN without its penalty (``model.l2=0``: the
+  authors' code forces it to 0, so their L2RNN runs are RNN runs).
+- ``authors_jaxrnn_init``: the same with jaxrnn's own baselines (their initialisation and
+  the L2RNN's penalty, ``model.l2`` as configured).
 - ``shipped``: the configs as shipped (cosine over 120 epochs, z₀ = 0, LSTM M/4 = 10).
 
 ``--stop-at`` (default 0.99) ends a seed once its test fraction correct reaches it: a
@@ -78,7 +80,9 @@ PROTOCOLS = {
     "shipped": [],
 }
 AUTHORS_PROTOCOLS = ("authors", "authors_jaxrnn_init")
-LSTM_AUTHORS = ["model.lstm_units=40", "train.epochs=500"]
+# per model, what the authors' selected runs had besides the protocol: the LSTM 40 units
+# and 500 epochs; the L2RNN no penalty (their training.py forces its τ to 0)
+MODEL_AUTHORS = {"lstm": ["model.lstm_units=40", "train.epochs=500"], "l2rnn": ["model.l2=0"]}
 FIELDS = ["task", "model", "T", "protocol", "n_seeds", "n_diverged", "n_stopped",
           "mean", "sem", "n_kept", "mean_kept", "sem_kept", "loss_mean", "loss_sem",
           "published_mean", "published_sem", "published_n", "published_loss", "verdict",
@@ -212,19 +216,26 @@ def seed_records(member_dir: pathlib.Path, target: float) -> dict:
             "epoch_to_target": hit["epoch"] if hit else None}
 
 
-def run_point(point, args, commit: str) -> dict | None:
-    from jaxrnn.training import load_config, train_population
+def protocol_overrides(model: str, protocol: str) -> list[str]:
+    """The config overrides of ``protocol`` for ``model``."""
     from jaxrnn.training._model_zoo import PLRNN_MODELS
 
-    task, model, T, n = point
-    run_dir = args.out / "populations" / args.protocol / name(task, model, T)
-    overrides = [f"name={name(task, model, T)}"]
-    for o in PROTOCOLS[args.protocol]:  # only the PLRNN family has an initial state; its
+    overrides = []
+    for o in PROTOCOLS[protocol]:  # only the PLRNN family has an initial state; its
         plrnn = model in PLRNN_MODELS  # default init is the authors' (iPLRNN: identity)
         if not o.startswith("model.learn_z0" if not plrnn else "model.init"):
             overrides.append(o)
-    if model == "lstm" and args.protocol in AUTHORS_PROTOCOLS:
-        overrides += LSTM_AUTHORS
+    if protocol == "authors" or (model == "lstm" and protocol in AUTHORS_PROTOCOLS):
+        overrides += MODEL_AUTHORS.get(model, [])
+    return overrides
+
+
+def run_point(point, args, commit: str) -> dict | None:
+    from jaxrnn.training import load_config, train_population
+
+    task, model, T, n = point
+    run_dir = args.out / "populations" / args.protocol / name(task, model, T)
+    overrides = [f"name={name(task, model, T)}", *protocol_overrides(model, args.protocol)]
     if args.stop_at > 0:
         overrides.append(f"train.stop_at={args.stop_at}")
     overrides.append(f"task.data_dir={args.mnist_dir}" if task == "mnist" else f"task.T={T}")

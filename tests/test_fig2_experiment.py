@@ -99,3 +99,27 @@ def test_a_tiny_point_runs_as_one_population_and_is_skipped_when_done(fig2, tmp_
     before = (tmp_path / "points.jsonl").read_text()
     assert fig2.main(argv) == 0  # done: skipped, the report rewritten
     assert (tmp_path / "points.jsonl").read_text() == before
+
+
+def test_each_protocol_configures_what_the_authors_ran(fig2):
+    """``authors``: the baselines initialised as the authors' code, the L2RNN without its
+    penalty, the LSTM at 40 units and 500 epochs, μ₀ learned by the PLRNN family only;
+    ``authors_jaxrnn_init``: jaxrnn's own baselines; every override is a valid config."""
+    from jaxrnn.training import load_config
+
+    configs = {}
+    for protocol in ("authors", "authors_jaxrnn_init", "shipped"):
+        for model in ("rnn", "l2rnn", "nprnn", "lstm", "plrnn", "iplrnn"):
+            configs[protocol, model] = load_config(
+                fig2.ROOT / "configs" / f"addition_{model}.yaml",
+                fig2.protocol_overrides(model, protocol))
+    a = {m: configs["authors", m].model for m in ("rnn", "l2rnn", "nprnn", "lstm", "plrnn",
+                                                  "iplrnn")}
+    assert all(a[m].init == "authors" for m in ("rnn", "l2rnn", "nprnn", "lstm"))
+    assert a["l2rnn"].l2 == 0 and a["lstm"].lstm_units == 40
+    assert configs["authors", "lstm"].train.epochs == 500
+    assert a["plrnn"].init is None and a["iplrnn"].init is None  # their own defaults
+    assert a["plrnn"].learn_z0 is True and a["rnn"].learn_z0 is None
+    j = {m: configs["authors_jaxrnn_init", m].model for m in ("rnn", "l2rnn", "lstm")}
+    assert j["rnn"].init is None and j["l2rnn"].l2 > 0 and j["lstm"].lstm_units == 40
+    assert configs["shipped", "lstm"].model.lstm_units is None
