@@ -36,6 +36,7 @@ def _observed(x):
     return jnp.where(seen[:, None], x, 0.0), seen
 
 
+@eqx.filter_jit  # one program per shape and setting when called on its own
 def hessian(
     model: PLRNNStateSpace,
     x: Float[ArrayLike, "T N"],

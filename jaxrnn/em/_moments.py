@@ -46,6 +46,7 @@ class Moments(eqx.Module):
     z_phiprev: Float[Array, "Tm1 M M"]
 
 
+@eqx.filter_jit  # one program per shape and setting when called on its own
 def moments(
     post: Posterior,
     *,

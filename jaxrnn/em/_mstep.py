@@ -51,6 +51,7 @@ class SufficientStatistics(eqx.Module):
     s1: Float[Array, " K"]
 
 
+@eqx.filter_jit  # one program per shape and setting when called on its own
 def sufficient_statistics(
     mom: Moments,
     x: Float[ArrayLike, "T N"],
@@ -120,6 +121,7 @@ def sufficient_statistics(
     )
 
 
+@eqx.filter_jit  # one program per shape and setting when called on its own
 def m_step(
     model: PLRNNStateSpace,
     stats: SufficientStatistics,

@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -122,6 +123,7 @@ def regularised_units(M: int, fraction: float = 0.5) -> np.ndarray:
     return np.arange(M) < n
 
 
+@eqx.filter_jit  # one program per shape and setting when called on its own
 def authors_init(
     key: PRNGKeyArray,
     latent_size: int,
