@@ -29,7 +29,7 @@ def lorenz_data(n=4000, dt=0.02):
 
 
 def test_state_space_divergence_is_zero_on_itself_and_grows_with_distortion(x64):
-    x = lorenz_data()
+    x = lorenz_data()[::2]  # 1,751 states: the orderings hold, each GMM fit costs half
     assert abs(state_space_divergence(x, x)) < 1e-12
     assert abs(float(state_space_divergence(x, x, method="gmm"))) < 1e-12
     shifts = [0.1, 0.5, 1.0, 2.0]
@@ -41,7 +41,7 @@ def test_state_space_divergence_is_zero_on_itself_and_grows_with_distortion(x64)
     assert np.all(np.diff(scaled) > 0)
     # GMM and binned versions rank distortions of one kind the same way. (Across kinds
     # they may not: the binned KL saturates once the supports stop overlapping, e.g.
-    # x + 0.3 vs x * 1.5 give 6.69 vs 6.49 binned but 0.055 vs 0.156 GMM.)
+    # on all 3,501 states x + 0.3 vs x * 1.5 give 6.69 vs 6.49 binned but 0.055 vs 0.156 GMM.)
     for family in ([x + 3.0, x + 0.3, x + 1.5, x + 0.8], [x * 3.0, x * 1.2, x * 1.5]):
         order_b = np.argsort([state_space_divergence(x, v) for v in family])
         order_g = np.argsort([float(state_space_divergence(x, v, method="gmm")) for v in family])
