@@ -59,6 +59,11 @@ def _uniform(key, shape, bound, dtype):
     return jax.random.uniform(key, shape, dtype, -bound, bound)
 
 
+def _check_convention(convention: str) -> None:
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
+
+
 class ReLURNN(AbstractDiscreteSystem):
     """Vanilla ReLU RNN ``h_t = relu(W h_{t-1} + U s_t + b)``, read-out ``V h + c``
     (the RNN, L2RNN, iRNN and npRNN of Schmidt et al., Table 1).
@@ -95,6 +100,7 @@ class ReLURNN(AbstractDiscreteSystem):
         key: PRNGKeyArray,
     ):
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
+        _check_convention(convention)
         M = check_size("ReLURNN", "hidden_size", hidden_size, 1)
         input_size = check_size("ReLURNN", "input_size", input_size, 0)
         output_size = check_size("ReLURNN", "output_size", output_size, 0)
@@ -131,8 +137,6 @@ class ReLURNN(AbstractDiscreteSystem):
                 self.U = alpha * jax.random.normal(ku2, (M, input_size), dtype) / M
                 std = 2.0 / (M + output_size)
                 self.V = std * jax.random.normal(kv2, (output_size, M), dtype)
-        elif convention != "jaxrnn":
-            raise ValueError(f"convention must be 'jaxrnn' or 'authors', got {convention!r}")
 
     @property
     def state_size(self):
@@ -182,6 +186,7 @@ class LSTM(AbstractDiscreteSystem):
         key: PRNGKeyArray,
     ):
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
+        _check_convention(convention)
         H = check_size("LSTM", "hidden_size", hidden_size, 1)
         input_size = check_size("LSTM", "input_size", input_size, 0)
         output_size = check_size("LSTM", "output_size", output_size, 0)
@@ -189,16 +194,14 @@ class LSTM(AbstractDiscreteSystem):
         bound = 1.0 / math.sqrt(H)
         self.W_x = _uniform(kx, (4 * H, input_size), bound, dtype)
         self.W_h = _uniform(kh, (4 * H, H), bound, dtype)
-        self.bias = _uniform(kb, (4 * H,), bound, dtype).at[H : 2 * H].set(1.0)
+        bias = _uniform(kb, (4 * H,), bound, dtype)
         self.V = _uniform(kv, (output_size, H), bound, dtype)
         self.c = jnp.zeros((output_size,), dtype)
         if convention == "authors":  # nn.LSTM's b_ih + b_hh, each forget slice 1/2
             kb2, kc = jax.random.split(jax.random.fold_in(key, 1))
-            both = _uniform(kb, (4 * H,), bound, dtype) + _uniform(kb2, (4 * H,), bound, dtype)
-            self.bias = both.at[H : 2 * H].set(1.0)
+            bias = bias + _uniform(kb2, (4 * H,), bound, dtype)
             self.c = _uniform(kc, (output_size,), bound, dtype)
-        elif convention != "jaxrnn":
-            raise ValueError(f"convention must be 'jaxrnn' or 'authors', got {convention!r}")
+        self.bias = bias.at[H : 2 * H].set(1.0)
 
     @property
     def hidden_size(self):
