@@ -117,6 +117,13 @@ def test_named_datasets_and_their_statistics(x64):
     assert step < 5 * np.median(np.linalg.norm(np.diff(raw[0], axis=0), axis=1))
     noisy = dataset("lorenz63", n_samples=500, noise_std=0.1)
     assert abs(np.std(noisy.series - lorenz.series) - 0.1) < 0.01
+    # simulated once per setting and shared, so read-only; an array override is not cached
+    assert dataset("lorenz63", n_samples=500) is lorenz and not lorenz.series.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        lorenz.series[0, 0, 0] = 1.0
+    again = dataset("lorenz63", n_samples=500, y0=np.array([1.0, 1.0, 1.0]))
+    assert again is not lorenz
+    np.testing.assert_array_equal(again.series, lorenz.series)  # (1, 1, 1) is the named y0
     # the data's system has the right largest Lyapunov exponent (analysis issue's code)
     spec = lyapunov_spectrum(Lorenz63(), jnp.asarray(raw[0, 0]), 50_000, dt=0.01,
                              renorm_every=10)
