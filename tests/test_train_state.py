@@ -148,6 +148,7 @@ def test_the_saved_config_holds_what_applies_and_rebuilds_the_same_run(task, mod
     assert None not in (saved["model"].get("init", 0), saved["model"].get("learn_z0", 0))
     assert ("tau" in saved["model"]) == (model == "rplrnn")
     assert ("lstm_units" in saved["model"]) == (model == "lstm")
+    assert ("rollout" in saved["model"]) == (model in ("plrnn", "iplrnn", "rplrnn"))
     again = config_from_dict(saved)
     a, b = Trainer(config), Trainer(again)
     for x, y in zip(jax.tree_util.tree_leaves(a.init_state()),

@@ -11,6 +11,7 @@ so the trainer can ``vmap`` it over a population of models.
 from __future__ import annotations
 
 import math
+from typing import Literal, cast
 
 import jax
 import jax.numpy as jnp
@@ -50,13 +51,15 @@ def _batched(x, y, batch):
     return jnp.asarray(shape(xp)), jnp.asarray(shape(yp)), jnp.asarray(shape(mask))
 
 
-def predict_batch(model, x):
+def predict_batch(model, x, rollout: Literal["sequential", "parallel"] = "sequential"):
     """Last-step read-outs of a batch ``x`` (B, T, K) from the model's initial state (μ₀
     or 0). A PLRNN goes through `plrnn_rollout` (time-major, hand-written reverse pass,
-    which also carries the gradient to μ₀); others vmap `predict`."""
+    which also carries the gradient to μ₀; ``rollout="parallel"``: the exact parallel-in-
+    time iteration); others vmap `predict`."""
     if isinstance(model, PLRNN) and model.noise_std is None:
         z0 = jnp.broadcast_to(model.initial_state(x.dtype), (x.shape[0], model.state_size))
-        zs = plrnn_rollout(model.A, model.W, model.h, model.C, z0, jnp.swapaxes(x, 0, 1))
+        s = jnp.swapaxes(x, 0, 1)
+        zs = plrnn_rollout(model.A, model.W, model.h, model.C, z0, s, method=rollout)
         return jax.vmap(model.observe)(zs)
     return jax.vmap(predict, (None, 0))(model, x)
 
@@ -93,6 +96,9 @@ class BenchmarkObjective(AbstractObjective):
         n_eval = min(config.train.eval_batch_size, self.data.test_x.shape[0])
         self.eval_data = _batched(self.data.test_x, self.data.test_y, n_eval)
         self.n_test = self.data.test_x.shape[0]
+        self.rollout: Literal["sequential", "parallel"] = cast(
+            Literal["sequential", "parallel"], config.model.rollout
+        )
 
     def build_model(self, config: Config, *, dtype, key):
         return build_model(
@@ -113,7 +119,7 @@ class BenchmarkObjective(AbstractObjective):
     def loss(self, model, data, ids, hyper):
         """Mean task loss over the batch ``ids``."""
         x_all, y_all = data
-        out = predict_batch(model, x_all[ids])
+        out = predict_batch(model, x_all[ids], self.rollout)
         losses, _ = jax.vmap(_per_sample, (0, 0, None))(out, y_all[ids], self.kind)
         return jnp.mean(losses)
 
@@ -123,7 +129,10 @@ class BenchmarkObjective(AbstractObjective):
 
         def one(batch):
             xb, yb, mb = batch
-            out = jax.vmap(predict, (None, 0))(model, xb)
+            if self.rollout == "parallel":
+                out = predict_batch(model, xb, "parallel")
+            else:
+                out = jax.vmap(predict, (None, 0))(model, xb)
             loss, correct = jax.vmap(_per_sample, (0, 0, None))(out, yb, self.kind)
             return jnp.sum(jnp.where(mb, loss, 0.0)), jnp.sum(mb & correct)
 

@@ -139,6 +139,11 @@ class ModelConfig:
         "PLRNN family on the benchmarks: learn the initial state μ₀ (null: yes, as the "
         "authors' code; the shipped configs set false)",
     )
+    rollout: str = _field(
+        "sequential",
+        "PLRNN family: sequential (lax.scan) or parallel (exact Newton/DEER pattern "
+        "iteration, O(log T) depth: accelerators, long T; jaxrnn.models.plrnn_rollout)",
+    )
 
 
 @document_fields

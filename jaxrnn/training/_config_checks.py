@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..em import STAGE_STARTS
+from ..models import ROLLOUTS
 from ._config import (
     DATASET_NAMES,
     METHODS,
@@ -152,6 +153,16 @@ def _check_model_options(c: Config) -> None:
         m.reduction in ("sum", "mean"), "model.reduction", "must be 'sum' or 'mean'", m.reduction
     )
     _require(m.l2 >= 0, "model.l2", "must be >= 0", m.l2)
+    _require(
+        m.rollout in ROLLOUTS, "model.rollout", f"must be one of {', '.join(ROLLOUTS)}", m.rollout
+    )
+    if m.rollout == "parallel":
+        _require(
+            m.name in PLRNN_MODELS,
+            "model.rollout",
+            f"parallel evaluates the PLRNN family ({', '.join(PLRNN_MODELS)})",
+            m.rollout,
+        )
     if m.init is not None:
         inits = model_inits(m.name)
         _require(

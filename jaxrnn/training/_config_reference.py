@@ -8,6 +8,7 @@ import dataclasses
 
 from .._config_files import default_text
 from ..em import STAGE_STARTS
+from ..models import ROLLOUTS
 from ._config import (
     DATASET_NAMES,
     METHODS,
@@ -38,6 +39,7 @@ ALLOWED = {
     "model.name": MODELS,
     "model.init": tuple(dict.fromkeys(PLRNN_INITS + BASELINE_INITS)),
     "model.reduction": ("mean", "sum"),
+    "model.rollout": ROLLOUTS,
     "train.optimizer": OPTIMIZERS,
     "train.schedule": SCHEDULES,
     "train.dtype": ("float32", "float64"),

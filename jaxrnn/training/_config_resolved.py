@@ -31,6 +31,8 @@ def _model(config: Config, model: dict) -> dict:
     m, spec = config.model, MODEL_ZOO[config.model.name]
     reconstruction = config.task.name == "reconstruction"
     drop = {"lstm_units", "init", "learn_z0", "l2"}
+    if spec.family != "plrnn":
+        drop.add("rollout")
     if not spec.line_attractor:
         drop |= set(_LINE_ATTRACTOR)
     out = {k: v for k, v in model.items() if k not in drop}

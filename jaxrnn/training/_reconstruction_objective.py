@@ -34,6 +34,7 @@ from ..systems import dataset, recorded_dataset
 from ._config import Config, ConfigError
 from ._model_zoo import MODEL_ZOO, build_model
 from ._objective_base import AbstractObjective
+from ._parallel_forcing import parallel_teacher_forced_losses
 
 __all__ = ["ReconstructionObjective", "teacher_forced_loss", "free_run", "forcing_jacobian_norm"]
 
@@ -172,6 +173,7 @@ class ReconstructionObjective(AbstractObjective):
         self.observation_size = train.shape[-1]
         self.dt = self.data.dt
         self.eval_steps = task.eval_steps or self.eval_series.shape[1]
+        self.rollout = config.model.rollout
 
     def build_model(self, config: Config, *, dtype, key):
         """A PLRNN-family model with a Gaussian observation of the data's dimension."""
@@ -206,6 +208,8 @@ class ReconstructionObjective(AbstractObjective):
 
     def loss(self, model, data, ids, hyper):
         x = self._windows(data, ids)
+        if self.rollout == "parallel":
+            return jnp.mean(parallel_teacher_forced_losses(model, x, hyper.alpha, self.interval))
         losses = jax.vmap(teacher_forced_loss, (None, 0, None, None))(
             model, x, hyper.alpha, self.interval
         )

@@ -14,15 +14,25 @@ loop carries only the state cotangent::
 and the parameter gradients are single contractions over all T·B rows after
 it: ``∂W = Σ_t ḡ_t relu(z_{t−1})ᵀ``, ``∂A = Σ_t ḡ_t ⊙ z_{t−1}``, ``∂h = Σ_t ḡ_t``,
 ``∂C = Σ_t ḡ_t s_tᵀ``. Same numbers (to rounding), fewer and larger matmuls.
+
+``method="parallel"`` evaluates the same recurrence by the exact Newton (DEER) pattern
+iteration of `parallel_plrnn_rollout`: O(log T) depth per iteration instead of T steps.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-__all__ = ["plrnn_rollout"]
+from ._parallel import parallel_plrnn_rollout
+
+__all__ = ["plrnn_rollout", "ROLLOUTS"]
+
+ROLLOUTS = ("sequential", "parallel")
+"""The evaluation methods of `plrnn_rollout` (config key ``model.rollout``)."""
 
 
 def _drive(C, h, s_t):
@@ -48,7 +58,6 @@ def _forward(A, W, h, C, z0, s):
     return zs
 
 
-@jax.custom_vjp
 def plrnn_rollout(
     A: Float[Array, " M"],
     W: Float[Array, "M M"],
@@ -56,8 +65,39 @@ def plrnn_rollout(
     C: Float[Array, "M K"],
     z0: Float[Array, "B M"],
     s: Float[Array, "T B K"],
+    *,
+    method: Literal["sequential", "parallel"] = "sequential",
+    max_iterations: int | None = None,
 ) -> Float[Array, "B M"]:
-    """The final states z_T of B sequences (inputs time-major), differentiable in everything."""
+    """The final states z_T of B sequences (inputs time-major), differentiable in
+    everything (Schmidt et al., eq. 1 without noise; the reverse pass of the module
+    docstring).
+
+    **Arguments:**
+
+    - `A, W, h, C`: the PLRNN's parameters, shapes ``(M,)``, ``(M, M)``, ``(M,)``,
+      ``(M, K)``.
+    - `z0`: the initial states, shape ``(B, M)``.
+    - `s`: the inputs, time-major, shape ``(T, B, K)``.
+    - `method`: ``"sequential"`` (a ``lax.scan`` of T steps) or ``"parallel"`` (the
+      exact pattern iteration of `parallel_plrnn_rollout`, gradients by implicit
+      differentiation).
+    - `max_iterations`: the parallel method's cap on linear solves (default T: the
+      iteration is then exact by construction, see `parallel_plrnn_rollout`).
+
+    **Returns:**
+
+    z_T, shape ``(B, M)``.
+    """
+    if method == "parallel":
+        return parallel_plrnn_rollout(A, W, h, C, z0, s, max_iterations=max_iterations).states[-1]
+    if method != "sequential":
+        raise ValueError(f"method: must be one of {', '.join(ROLLOUTS)}, got {method!r}")
+    return _sequential(A, W, h, C, z0, s)
+
+
+@jax.custom_vjp
+def _sequential(A, W, h, C, z0, s):
     return _forward(A, W, h, C, z0, s)[-1]
 
 
@@ -87,4 +127,4 @@ def _bwd(res, g_last):
     return dA, dW, dh, dC, g0, ds
 
 
-plrnn_rollout.defvjp(_fwd, _bwd)
+_sequential.defvjp(_fwd, _bwd)
