@@ -44,6 +44,8 @@ from ._simulate_scan import euler_path, map_path
 from ._solvers import get_solver
 from ._system_kinds import AbstractContinuousSystem, AbstractDiscreteSystem
 from ._typing import ArrayInput
+from .models.plrnn._parallel import parallel_plrnn_rollout
+from .models.plrnn._plrnn_map import PLRNN
 
 __all__ = ["Trajectory", "simulate", "DEFAULT_DIVERGENCE_THRESHOLD"]
 
@@ -102,7 +104,9 @@ def simulate(
     - ``t0, t1, dt``: the time grid of a flow.
     - ``solver``: ``"euler"`` (hand-written ``lax.scan``), a solver name
       (``"rk4"``, ``"tsit5"``, ``"dopri5"``, ``"kvaerno5"``, ``"diffrax_euler"``, …)
-      or a diffrax solver instance.
+      or a diffrax solver instance. For a PLRNN map, ``"parallel"`` evaluates the
+      whole trajectory at once by the exact Newton/DEER pattern iteration
+      (`jaxrnn.models.parallel_plrnn_rollout`); any other value runs the map's scan.
     - ``saveat``: ``None`` (every grid point), ``"t1"`` (final state only), or
       an array of times (for Euler they must lie on the grid).
     - ``rtol, atol, stepsize_controller``: adaptive step control (diffrax
@@ -119,7 +123,8 @@ def simulate(
     y0 = checked_y0(system, y0, inputs)
     threshold = static_threshold(divergence_threshold)
     if isinstance(system, AbstractDiscreteSystem):
-        return _simulate_map(system, y0, n_steps, inputs, key, saveat, threshold, unroll)
+        parallel = isinstance(solver, str) and solver == "parallel"
+        return _simulate_map(system, y0, n_steps, inputs, key, saveat, threshold, unroll, parallel)
     if not isinstance(system, AbstractContinuousSystem):
         raise TypeError(f"simulate needs a jaxrnn system, got {type(system).__name__}")
     adaptive = stepsize_controller is not None or rtol is not None or atol is not None
@@ -156,7 +161,9 @@ def simulate(
     return Trajectory(ts, ys, diverged)
 
 
-def _simulate_map(system, y0, n_steps, inputs, key, saveat, threshold, unroll) -> Trajectory:
+def _simulate_map(
+    system, y0, n_steps, inputs, key, saveat, threshold, unroll, parallel=False
+) -> Trajectory:
     """A map: ``y_{k+1} = f(y_k, x_k)`` over ``n_steps`` (default ``len(inputs)``)."""
     if n_steps is None:
         if inputs is None or callable(inputs):
@@ -168,8 +175,27 @@ def _simulate_map(system, y0, n_steps, inputs, key, saveat, threshold, unroll) -
     if saveat not in (None, "t1"):
         raise ValueError("for a map, saveat must be None or 't1'")
     ts = jnp.arange(n_steps + 1, dtype=y0.dtype)
+    if parallel:
+        ys, diverged = _parallel_map_path(system, y0, xs, key, threshold, saveat is None)
+        return Trajectory(ts if saveat is None else ts[-1:], ys, diverged)
     ys, diverged = map_path(system, y0, xs, key, n_steps, threshold, saveat is None, unroll)
     return Trajectory(ts if saveat is None else ts[-1:], ys, diverged)
+
+
+def _parallel_map_path(system, y0, xs, key, threshold, save_all):
+    """A noise-free PLRNN by the parallel pattern iteration, with the divergence
+    convention of the scan (NaN from the first state past the threshold on)."""
+    if not isinstance(system, PLRNN):
+        raise TypeError(f"solver='parallel' evaluates PLRNN maps, got {type(system).__name__}")
+    if key is not None and system.noise_std is not None:
+        raise ValueError("solver='parallel' evaluates the noise-free PLRNN; pass key=None")
+    states = parallel_plrnn_rollout(system.A, system.W, system.h, system.C, y0[None], xs[:, None])
+    ys = jnp.concatenate([y0[None], states.states[:, 0]], axis=0)
+    if threshold is not None:
+        past = jnp.cumsum(~(jnp.sum(ys * ys, axis=1) <= threshold**2)) > 0  # inf, NaN too
+        ys = jnp.where(past[:, None], jnp.nan, ys)
+    diverged = jnp.any(jnp.isnan(ys)) if threshold is not None else states.diverged[0]
+    return (ys if save_all else ys[-1:]), diverged
 
 
 def _simulate_euler(system, y0, t0, dt, n, grid, inputs, saveat, threshold, unroll):

@@ -190,3 +190,21 @@ def test_model_rollout_parallel_trains_the_same_parameters(x64, task):
     raw["model"].update(rollout="fast")
     with pytest.raises(ConfigError, match="model.rollout.*sequential, parallel"):
         config_from_dict(raw)
+
+
+def test_simulate_a_plrnn_map_in_parallel(x64):
+    m = jaxrnn.PLRNN(5, 2, n_regularised=2, key=jax.random.PRNGKey(7))
+    s = jnp.asarray(np.random.default_rng(8).normal(size=(30, 2)))
+    y0 = jnp.asarray(np.random.default_rng(9).normal(size=5))
+    seq, par = (jaxrnn.simulate(m, y0, inputs=s, solver=v) for v in ("euler", "parallel"))
+    _close(par.ys, seq.ys)
+    assert not bool(par.diverged)
+    _close(jaxrnn.simulate(m, y0, inputs=s, solver="parallel", saveat="t1").ys, seq.ys[-1:])
+    # past the threshold: NaN from that state on, flagged, as the scan does
+    big = jaxrnn.PLRNN.from_arrays(jnp.full(2, 1.5), jnp.zeros((2, 2)), jnp.ones(2))
+    a, b = (jaxrnn.simulate(big, jnp.ones(2), 40, solver=v, divergence_threshold=1e3)
+            for v in ("euler", "parallel"))
+    assert bool(a.diverged) and bool(b.diverged)
+    np.testing.assert_array_equal(np.isnan(a.ys), np.isnan(b.ys))
+    with pytest.raises(TypeError, match="PLRNN maps"):
+        jaxrnn.simulate(jaxrnn.systems.Henon(), jnp.zeros(2), 5, solver="parallel")
