@@ -42,6 +42,7 @@ class BlockTridiagonal(eqx.Module):
     diag: Float[Array, "T M M"]
     lower: Float[Array, "Tm1 M M"]
 
+    @eqx.filter_jit  # one program per shape for eager callers (inlined under jit)
     def to_dense(self) -> Float[Array, "TM TM"]:
         """The dense MT × MT matrix (for tests and small problems only)."""
         T, M, _ = self.diag.shape
@@ -54,12 +55,14 @@ class BlockTridiagonal(eqx.Module):
             dense = dense.at[t * M : (t + 1) * M, (t + 1) * M : (t + 2) * M].set(blk.T)
         return dense
 
+    @eqx.filter_jit
     def matvec(self, z: Float[Array, "T M"]) -> Float[Array, "T M"]:
         """H z for z shaped ``(T, M)``."""
         out = jnp.einsum("tij,tj->ti", self.diag, z)
         out = out.at[1:].add(jnp.einsum("tij,tj->ti", self.lower, z[:-1]))
         return out.at[:-1].add(jnp.einsum("tji,tj->ti", self.lower, z[1:]))
 
+    @eqx.filter_jit
     def pivots(self) -> Float[Array, "T M M"]:
         """Lower Cholesky factors of the block-LDLᵀ pivots S_t."""
         first = jnp.linalg.cholesky(self.diag[0])
@@ -74,6 +77,7 @@ class BlockTridiagonal(eqx.Module):
         _, rest = jax.lax.scan(step, first, (self.diag[1:], self.lower))
         return jnp.concatenate([first[None], rest])
 
+    @eqx.filter_jit
     def solve(
         self, v: Float[Array, "T M"], factors: Float[Array, "T M M"] | None = None
     ) -> Float[Array, "T M"]:
@@ -113,6 +117,7 @@ class BlockTridiagonal(eqx.Module):
         _, zs = jax.lax.scan(backward, z_last, (factors[:-1], self.lower, ys[:-1]), reverse=True)
         return jnp.concatenate([zs, z_last[None]])
 
+    @eqx.filter_jit
     def inverse_bands(
         self, factors: Float[Array, "T M M"] | None = None
     ) -> tuple[Float[Array, "T M M"], Float[Array, "Tm1 M M"]]:

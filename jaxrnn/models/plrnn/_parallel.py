@@ -204,7 +204,12 @@ def parallel_plrnn_rollout(
     if cap < 1:
         raise ValueError(f"max_iterations: needs at least 1 linear solve, got {cap}")
     guess = jnp.zeros(s.shape[:2] + A.shape, A.dtype) if guess is None else guess
-    zs, iters, done = _parallel(A, W, h, C, z0, s, forcing, forcing_offset, guess, cap)
+    return _rollout(A, W, h, C, z0, s, forcing, forcing_offset, guess, cap)
+
+
+@eqx.filter_jit  # one program per shape for eager callers (inlined under an outer jit)
+def _rollout(A, W, h, C, z0, s, G, e, guess, cap: int) -> ParallelRollout:
+    zs, iters, done = _parallel(A, W, h, C, z0, s, G, e, guess, cap)
     bad = ~jnp.all(jnp.isfinite(zs), axis=(0, 2))
     return ParallelRollout(zs, iters, done & ~bad, bad)
 
