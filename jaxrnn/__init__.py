@@ -39,6 +39,8 @@ from ._activations import Sigmoid as Sigmoid
 from ._activations import Tanh as Tanh
 from ._activations_user import CustomActivation as CustomActivation
 from ._activations_user import get_activation as get_activation
+from ._distributed import DistributedError as DistributedError
+from ._distributed import initialize_distributed as initialize_distributed
 from ._grid_sweep import SweepResult as SweepResult
 from ._grid_sweep import grid_points as grid_points
 from ._grid_sweep import sweep as sweep
@@ -83,6 +85,8 @@ __all__ = [
     "SweepResult",
     "grid_points",
     "sweep",
+    "DistributedError",
+    "initialize_distributed",
     "Discretised",
     "Rescaled",
     "discretise",

@@ -111,4 +111,17 @@ def build_parser() -> argparse.ArgumentParser:
         "trained epochs are kept)",
     )
     w.add_argument("--no-progress", action="store_true", help="no progress output")
+    w.add_argument(
+        "--distributed",
+        action="store_true",
+        help="one of several processes (python -m jaxrnn.launch, or a cluster job): join "
+        "them through jax.distributed and shard the grid over every device of every process",
+    )
+    w.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="--distributed: seconds to wait for the other processes (start-up, heartbeat)",
+    )
     return parser

@@ -10,8 +10,10 @@ array, or a dict of them; it builds whatever system it needs from its arguments
 
 - ``chunk_size`` bounds the points per program call; ``memory_budget`` (bytes)
   chooses it from XLA's own estimate of the program's temporary memory.
-- With more than one local device, each chunk is sharded along the grid axis
-  over all of them (``jax.sharding``); the same code runs on 1 CPU, 1 GPU or 8 GPUs.
+- With more than one device, each chunk is sharded along the grid axis over all of
+  them (``jax.sharding``), those of every process in a multi-process program
+  (`jaxrnn.initialize_distributed`); the same code runs on 1 CPU, 1 GPU, 8 GPUs or N
+  hosts. Every process gets every result; only process 0 writes chunk files.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from numpy.typing import DTypeLike
 
+from ._distributed import agree, is_writer
 from ._files import save_npz, write_csv
 
 __all__ = ["SweepResult", "sweep", "grid_points"]
@@ -106,6 +110,19 @@ def _as_dict(out):
     return out if isinstance(out, Mapping) else {"value": out}
 
 
+def _placed(chunk: dict, sharding, multi: bool):
+    """The chunk's arrays on the mesh: each process places the shards of its devices
+    (every process holds the whole grid, so no data moves between them)."""
+    if sharding is None:
+        return chunk
+    if not multi:
+        return jax.device_put(chunk, sharding)
+    return {
+        k: jax.make_array_from_callback(v.shape, sharding, lambda i, v=v: v[i])
+        for k, v in chunk.items()
+    }
+
+
 def _memory_per_point(batched, params, probe: int) -> float:
     sample = {k: jnp.asarray(v[:1]).repeat(probe) for k, v in params.items()}
     compiled = batched.lower(sample).compile()
@@ -138,7 +155,8 @@ def sweep(
       ``memory_budget`` allows).
     - ``memory_budget``: bytes of device memory one call may use (estimated
       by XLA from a probe compilation).
-    - ``shard``: shard each chunk over all local devices when there are several.
+    - ``shard``: shard each chunk over all devices (of every process) when there are
+      several; with False every process evaluates every point on its first device.
     - ``dtype``: dtype of the parameters (default: JAX's default float).
     - ``progress``: called as ``progress(points_done, n_points)`` after every chunk.
     - ``checkpoint_dir``: a directory where every finished chunk's outputs are
@@ -154,8 +172,9 @@ def sweep(
     n = len(next(iter(params.values())))
     dtype = jnp.zeros(()).dtype if dtype is None else dtype
     params = {k: np.asarray(v, dtype=dtype) for k, v in params.items()}
-    devices = jax.local_devices()
+    devices = jax.devices()  # every process's: one global mesh
     n_dev = len(devices) if shard else 1
+    multi = shard and jax.process_count() > 1
     batched = jax.jit(jax.vmap(lambda p: _as_dict(fn(**p))))
 
     if chunk_size is None:
@@ -170,6 +189,10 @@ def sweep(
     if n_dev > 1:
         mesh = Mesh(np.asarray(devices), ("grid",))
         sharding = NamedSharding(mesh, PartitionSpec("grid"))
+    done = set()  # chunks finished before, seen alike by every process
+    if checkpoint_dir is not None:
+        done = {c.name for c in pathlib.Path(checkpoint_dir).glob("chunk-*.npz")}
+        agree(",".join(sorted(done)), f"the finished chunks in {checkpoint_dir}")
 
     pieces = []
     for start in range(0, n, chunk_size):
@@ -181,16 +204,15 @@ def sweep(
             if checkpoint_dir is None
             else pathlib.Path(checkpoint_dir) / f"chunk-{start}-{stop}-of-{n}.npz"
         )
-        if saved is not None and saved.is_file():
+        if saved is not None and saved.name in done:
             with np.load(saved) as f:
                 pieces.append({k: f[k] for k in f.files})
         else:
-            chunk = {k: v[idx] for k, v in params.items()}
-            if sharding is not None:
-                chunk = jax.device_put(chunk, sharding)
-            out = batched(chunk)
+            out = batched(_placed({k: v[idx] for k, v in params.items()}, sharding, multi))
+            if multi:  # every process gets every point's outputs
+                out = multihost_utils.process_allgather(out, tiled=True)
             piece = jax.tree_util.tree_map(lambda a, m=stop - start: np.asarray(a)[:m], out)
-            if saved is not None:
+            if saved is not None and is_writer():
                 save_npz(saved, piece)
             pieces.append(piece)
         if progress is not None:

@@ -135,6 +135,11 @@ def _analyse(args) -> int:
 
 
 def _sweep(args) -> int:
+    import importlib.metadata
+
+    import jax
+
+    from ._distributed import DistributedError, agree, is_writer
     from .sweeps import load_sweep, run_sweep, with_overrides
     from .tasks import DataError
     from .training import CheckpointError, ConfigError, RunExists
@@ -143,10 +148,23 @@ def _sweep(args) -> int:
         spec = load_sweep(args.sweep_file)
         if args.overrides:
             spec = with_overrides(spec, args.overrides)
+        if args.distributed:  # every process must run the same sweep with the same code
+            text = pathlib.Path(args.sweep_file).read_text() + repr(args.overrides)
+            agree(text, f"the sweep ({args.sweep_file} and --set)")
+            agree(importlib.metadata.version("jaxrnn") + jax.__version__, "the jaxrnn version")
         out = pathlib.Path(args.out) if args.out else pathlib.Path("runs") / spec.name
         rows = run_sweep(spec, out, progress=not args.no_progress, resume=args.resume)
-    except (ConfigError, DataError, RunExists, FileNotFoundError, CheckpointError) as e:
+    except (
+        ConfigError,
+        DataError,
+        RunExists,
+        FileNotFoundError,
+        CheckpointError,
+        DistributedError,
+    ) as e:
         return _fail(str(e))
+    if not is_writer():
+        return 0
     print(
         f"sweep directory: {out} ({len(rows)} grid points; results.csv"
         + (", heatmap.png" if (out / "heatmap.png").exists() else "")
@@ -187,6 +205,13 @@ def main(argv: list[str] | None = None) -> int:
     import matplotlib
 
     matplotlib.use("Agg")  # files only; the library itself never picks a backend
+    if getattr(args, "distributed", False):
+        from ._distributed import DistributedError, initialize_distributed
+
+        try:
+            initialize_distributed(timeout=args.timeout)
+        except DistributedError as e:
+            return _fail(str(e))
     try:
         return _run_with_x64_if_needed(run, args)
     except KeyboardInterrupt:

@@ -17,9 +17,11 @@ import pathlib
 import shutil
 import sys
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._distributed import barrier, is_writer
 from .._grid_sweep import grid_points, sweep
 from .._validate import require_x64
 from ..training import POPULATION_KEYS, load_config, population_configs, train_population
@@ -170,16 +172,18 @@ def _prepare_system(spec: SweepSpec):
 
     def run(out: pathlib.Path, progress: bool, resume: bool):
         def report(done, total):
-            if progress:
+            if progress and is_writer():
                 print(f"{spec.name}: {done}/{total} grid points", file=sys.stderr, flush=True)
 
         chunks = out / "chunks"  # finished chunks: an interrupted sweep resumes from them
-        chunks.mkdir(exist_ok=True)
+        if is_writer():
+            chunks.mkdir(exist_ok=True)
+        barrier("jaxrnn sweep: chunks directory")
         done = sum(
             int(c.name.split("-")[2]) - int(c.name.split("-")[1])
             for c in chunks.glob("chunk-*-*-of-*.npz")
         )
-        if done and progress:
+        if done and progress and is_writer():
             print(
                 f"{spec.name}: resuming, {done} grid points already done",
                 file=sys.stderr,
@@ -265,14 +269,24 @@ def run_sweep(
         raise RunExists(f"{out} already holds a training sweep: pass --resume to continue it")
     if spec.kind == "system" and (out / "chunks").exists() and not resume:
         raise RunExists(f"{out} holds an interrupted sweep: pass --resume to finish it")
+    if spec.kind == "training" and jax.process_count() > 1:
+        raise SweepError(
+            f"sweep {spec.name!r}: training sweeps run in one process for now (--distributed "
+            "shards system sweeps)"
+        )
     run, outputs = (_prepare_system if spec.kind == "system" else _prepare_training)(spec)
     heatmap = _heatmap_settings(spec, outputs)
-    out.mkdir(parents=True, exist_ok=True)
-    if spec.path is not None and spec.path.resolve() != (out / "sweep.yaml").resolve():
-        shutil.copyfile(spec.path, out / "sweep.yaml")
+    barrier("jaxrnn sweep: checked")  # every process has looked before any writes
+    if is_writer():  # several processes: process 0 writes the shared files
+        out.mkdir(parents=True, exist_ok=True)
+        if spec.path is not None and spec.path.resolve() != (out / "sweep.yaml").resolve():
+            shutil.copyfile(spec.path, out / "sweep.yaml")
+    barrier("jaxrnn sweep: directory")
     rows = run(out, progress, resume)
-    write_csv(out / "results.csv", rows)
-    _heatmap(spec, rows, heatmap, out)
-    if (out / "chunks").is_dir():  # results.csv holds them now
-        shutil.rmtree(out / "chunks")
+    if is_writer():
+        write_csv(out / "results.csv", rows)
+        _heatmap(spec, rows, heatmap, out)
+        if (out / "chunks").is_dir():  # results.csv holds them now
+            shutil.rmtree(out / "chunks")
+    barrier("jaxrnn sweep: written")
     return rows
