@@ -7,14 +7,16 @@ Each process gets ``JAX_COORDINATOR_ADDRESS`` (a free port on 127.0.0.1),
 ``JAX_NUM_PROCESSES`` and ``JAX_PROCESS_ID``, which `jaxrnn.initialize_distributed`
 reads. Output passes through. When a process fails, the others get ``--timeout`` seconds
 to end on their own and are then killed; the launcher prints one line naming the
-process and exits with its code. On a cluster, the scheduler starts the processes
-instead (SLURM: ``srun``), and JAX detects them.
+process and exits with its code. Stopping the launcher (Ctrl-C, SIGTERM) stops them
+all. On a cluster, the scheduler starts the processes instead (SLURM: ``srun``), and
+JAX detects them.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -81,14 +83,32 @@ def main(argv: list[str] | None = None) -> int:
         _stop(procs, 0.0)
         print(f"jaxrnn.launch: cannot start {command[0]!r}: {e.strerror}", file=sys.stderr)
         return 2
+    signal.signal(signal.SIGTERM, _interrupt)  # the launcher owns its process
+    try:
+        return _wait(procs, args.timeout)
+    except KeyboardInterrupt:
+        print("jaxrnn.launch: interrupted; stopping the processes", file=sys.stderr)
+        return 130
+    finally:  # never leave a process running behind the launcher
+        for q in procs:
+            if q.poll() is None:
+                q.kill()
+                q.wait()
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _wait(procs, timeout: float) -> int:
     while True:
         codes = [q.poll() for q in procs]
         failed = [i for i, c in enumerate(codes) if c not in (None, 0)]
         if failed:
             i = failed[0]
             running = [q for q in procs if q.poll() is None]
-            _stop(running, args.timeout)
-            rest = f"; the other {len(running)} got {args.timeout:g} s to end" if running else ""
+            _stop(running, timeout)
+            rest = f"; the other {len(running)} got {timeout:g} s to end" if running else ""
             print(f"jaxrnn.launch: process {i} exited with code {codes[i]}{rest}", file=sys.stderr)
             return codes[i] if codes[i] and codes[i] > 0 else 1
         if all(c == 0 for c in codes):
