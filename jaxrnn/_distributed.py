@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
+import time
 
 import jax
 import numpy as np
@@ -41,6 +43,9 @@ def initialize_distributed(*, timeout: float = 60.0) -> None:
     """
     env = os.environ
     n, pid = env.get("JAX_NUM_PROCESSES"), env.get("JAX_PROCESS_ID")
+    address = env.get("JAX_COORDINATOR_ADDRESS")
+    if address and pid not in (None, "0"):  # JAX aborts the process if it cannot connect
+        _wait_for_coordinator(address, timeout)
     jax.config.update("jax_cpu_collectives_implementation", "gloo")  # CPU devices only
     try:
         jax.distributed.initialize(
@@ -54,6 +59,22 @@ def initialize_distributed(*, timeout: float = 60.0) -> None:
     except (RuntimeError, ValueError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise DistributedError(f"--distributed: could not join the processes: {first}") from e
+
+
+def _wait_for_coordinator(address: str, timeout: float) -> None:
+    host, _, port = address.rpartition(":")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection((host or "127.0.0.1", int(port)), timeout=1.0).close()
+            return
+        except (OSError, ValueError) as e:
+            if isinstance(e, ValueError) or time.monotonic() > deadline:
+                raise DistributedError(
+                    f"--distributed: no coordinator at {address} after {timeout:g} s "
+                    "(is process 0 running?)"
+                ) from e
+            time.sleep(0.2)
 
 
 def agree(text: str, what: str) -> None:

@@ -91,3 +91,22 @@ def test_a_killed_process_ends_the_run_and_two_processes_resume_it_to_one_proces
     assert (tmp_path / "two" / "heatmap.png").is_file()
     assert not (tmp_path / "two" / "chunks").exists()
     _same((tmp_path / "two" / "results.csv").read_text(), one)
+
+
+def test_a_process_without_its_coordinator_stops_with_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(SWEEP))
+    env = {**os.environ, "JAX_COORDINATOR_ADDRESS": f"127.0.0.1:{port}",
+           "JAX_NUM_PROCESSES": "2", "JAX_PROCESS_ID": "1"}
+    out = subprocess.run([sys.executable, "-m", "jaxrnn.cli", "sweep", str(tmp_path / "s.yaml"),
+                          "--out", str(tmp_path / "out"), "--distributed", "--timeout", "1"],
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert out.stderr.strip().splitlines() == [
+        f"jaxrnn: error: --distributed: no coordinator at 127.0.0.1:{port} after 1 s "
+        "(is process 0 running?)"]
+    assert not (tmp_path / "out").exists()
