@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--distributed",
         action="store_true",
         help="one of several processes (python -m jaxrnn.launch, or a cluster job): join "
-        "them through jax.distributed and shard the grid over every device of every process",
+        "them through jax.distributed and shard the grid (system sweeps) or the members "
+        "(training sweeps) over every device of every process",
     )
     w.add_argument(
         "--timeout",

@@ -17,7 +17,6 @@ import pathlib
 import shutil
 import sys
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -269,11 +268,6 @@ def run_sweep(
         raise RunExists(f"{out} already holds a training sweep: pass --resume to continue it")
     if spec.kind == "system" and (out / "chunks").exists() and not resume:
         raise RunExists(f"{out} holds an interrupted sweep: pass --resume to finish it")
-    if spec.kind == "training" and jax.process_count() > 1:
-        raise SweepError(
-            f"sweep {spec.name!r}: training sweeps run in one process for now (--distributed "
-            "shards system sweeps)"
-        )
     run, outputs = (_prepare_system if spec.kind == "system" else _prepare_training)(spec)
     heatmap = _heatmap_settings(spec, outputs)
     barrier("jaxrnn sweep: checked")  # every process has looked before any writes

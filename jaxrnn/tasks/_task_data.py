@@ -74,7 +74,7 @@ def make_task(
     if name in ("addition", "multiplication"):
         make = addition_problem if name == "addition" else multiplication_problem
         k_train, k_test = jax.random.split(jax.random.PRNGKey(seed))
-        with jax.default_device(jax.devices("cpu")[0]):
+        with jax.default_device(jax.local_devices(backend="cpu")[0]):
             tx, ty = make(k_train, n_train, T)
             vx, vy = make(k_test, n_test, T)
         cast = lambda a: np.asarray(a, dtype=dtype)  # noqa: E731

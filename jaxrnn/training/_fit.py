@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from .._distributed import agree, is_writer
 from ._checkpoint import keep_previous, save_tree
 from ._run_files import load_checkpoint
 from ._run_ledger import CURVES_EVERY_S, RunLedger
@@ -106,8 +107,9 @@ def fit(
     """
     last = ckpt_dir / "last.eqx"
     state = _start(trainer, last, dirs, resume)
+    agree(f"{int(state.epoch)} {int(state.step)}", f"the checkpoint {last} (epoch, step)")
     ledger = RunLedger(trainer, dirs, state, resume=resume)
-    shown = _Progress(trainer, state, label, progress)
+    shown = _Progress(trainer, state, label, progress and is_writer())
     try:
         while _more(trainer, state, ledger, stop_after_epochs):
             t0, before = time.perf_counter(), state
@@ -123,8 +125,9 @@ def fit(
                 raise TrainingDiverged(trainer.divergence_message(died[min(died)]))
             metrics = trainer.evaluate(state.params, state.hyper)
             state = ledger.record_epoch(state, before, losses, metrics)
-            keep_previous(last)  # last.prev.eqx: the epoch before, should last.eqx be damaged
-            save_tree(last, state)
+            if ledger.write:  # process 0 of several
+                keep_previous(last)  # last.prev.eqx: the epoch before, should last.eqx be damaged
+                save_tree(last, state)
             ledger.write_summaries(state, final=False)
             shown.epoch(state, losses, metrics)
         ledger.finished = not _budget_left(trainer, state)

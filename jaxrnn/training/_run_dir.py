@@ -35,6 +35,7 @@ import pathlib
 import equinox as eqx
 import yaml
 
+from .._distributed import barrier, is_writer
 from .._validate import require_x64
 from ._checkpoint import (
     load_tree,
@@ -194,17 +195,16 @@ def train_population(
     members = population_configs(base, changes)
     trainer = Trainer(members[0], members=members, data_dir=data_dir)
     dirs = [run_dir / "members" / c.name for c in members]
-    for d, c in zip(dirs, members):
+    barrier("jaxrnn train_population: checked")  # every process looked before any writes
+    writer = is_writer()  # several processes: process 0 writes, every process trains
+    for d, c in zip(dirs, members) if writer else ():
         d.mkdir(parents=True, exist_ok=True)
         if not resume:
             write_text(d / "config.yaml", yaml.safe_dump(resolved_config_dict(c), sort_keys=False))
-    if not resume:
-        write_text(
-            spec,
-            yaml.safe_dump(
-                {"base": config_to_dict(base), "members": list(changes)}, sort_keys=False
-            ),
-        )
+    if writer and not resume:
+        saved = {"base": config_to_dict(base), "members": list(changes)}
+        write_text(spec, yaml.safe_dump(saved, sort_keys=False))
+    barrier("jaxrnn train_population: directories")
     summaries = fit(
         trainer,
         dirs,
@@ -226,14 +226,11 @@ def train_population(
                 **{k: v for k, v in best.items() if k not in ("epoch", "step", "elapsed_s")},
             }
         )
-    write_csv(run_dir / "results.csv", rows)
-    write_text(
-        run_dir / "summary.json",
-        json.dumps(
-            {"name": base.name, "population_size": len(members), "members": summaries}, indent=2
-        )
-        + "\n",
-    )
+    if writer:
+        write_csv(run_dir / "results.csv", rows)
+        whole = {"name": base.name, "population_size": len(members), "members": summaries}
+        write_text(run_dir / "summary.json", json.dumps(whole, indent=2) + "\n")
+    barrier("jaxrnn train_population: written")
     return summaries
 
 

@@ -12,6 +12,7 @@ import time
 import jax
 import numpy as np
 
+from .._distributed import is_writer
 from ._checkpoint import append_line, save_tree, write_text
 from ._config import Config
 from ._curves import plot_curves
@@ -44,16 +45,18 @@ def _early_stop(config: Config, objective, records: list[dict]) -> str | None:
     return None
 
 
-def _kept_records(run_dir: pathlib.Path, epoch: int) -> list[dict]:
-    """metrics.jsonl cut back to the epochs the checkpoint has (rewritten so)."""
+def _kept_records(run_dir: pathlib.Path, epoch: int, write: bool) -> list[dict]:
+    """metrics.jsonl cut back to the epochs the checkpoint has (rewritten so when
+    ``write``)."""
     path = run_dir / "metrics.jsonl"
-    for stale in run_dir.glob(".*.tmp*"):  # a kill -9 mid-write leaves its temporary file
+    for stale in run_dir.glob(".*.tmp*") if write else ():  # a kill -9 mid-write leaves one
         stale.unlink()
     if not path.exists():
         return []
     lines = [json_or_none(x) for x in path.read_text().splitlines() if x.strip()]
     kept = [r for r in lines if r is not None and r["epoch"] <= epoch and "test_loss" in r]
-    write_text(path, "".join(json.dumps(r) + "\n" for r in kept))
+    if write:
+        write_text(path, "".join(json.dumps(r) + "\n" for r in kept))
     return kept
 
 
@@ -67,11 +70,15 @@ class RunLedger:
     - `state`: the state the call starts from (a resumed run's checkpoint).
     - `resume`: whether earlier calls wrote these directories (their summaries' wall
       time and end states are kept).
+
+    In a multi-process program every process keeps the same records and only process 0
+    (``write``) writes the files.
     """
 
     def __init__(self, trainer, dirs, state: TrainState, *, resume: bool):
         self.trainer, self.dirs, self.objective = trainer, list(dirs), trainer.objective
-        self.records = [_kept_records(d, int(state.epoch)) for d in self.dirs]
+        self.write = is_writer()
+        self.records = [_kept_records(d, int(state.epoch), self.write) for d in self.dirs]
         self.previous = [previous_summary(d) if resume else {} for d in self.dirs]
         self.status = ["completed"] * len(self.dirs)
         self.reasons: list[str | None] = [None] * len(self.dirs)
@@ -95,7 +102,8 @@ class RunLedger:
         for i, d in died.items():
             self.died[i] = d
             self.status[i] = "diverged"
-            log_divergence(self.dirs[i], d)
+            if self.write:
+                log_divergence(self.dirs[i], d)
 
     def record_epoch(
         self, state: TrainState, before: TrainState, losses: np.ndarray, metrics: list[dict]
@@ -117,12 +125,14 @@ class RunLedger:
             }
             if self.objective.uses_forcing:
                 record["alpha"] = float(alphas[i])
-            append_line(self.dirs[i] / "metrics.jsonl", record)
+            if self.write:
+                append_line(self.dirs[i] / "metrics.jsonl", record)
             self.records[i].append(record)
             score, loss = self.objective.score(metrics[i])
             if state.improved(i, score, loss):
                 state = state.with_best(i, score, loss)
-                save_tree(self.dirs[i] / "best.eqx", member_slice(state.params, i))
+                if self.write:
+                    save_tree(self.dirs[i] / "best.eqx", member_slice(state.params, i))
             self.draw(i, final=False)
             why = _early_stop(self.trainer.configs[i], self.objective, self.records[i])
             if why is not None:
@@ -135,7 +145,7 @@ class RunLedger:
         records = self.records[i]
         if not records or records[-1]["epoch"] == self.drawn[i][0]:
             return
-        if final or time.perf_counter() - self.drawn[i][1] >= CURVES_EVERY_S:
+        if self.write and (final or time.perf_counter() - self.drawn[i][1] >= CURVES_EVERY_S):
             plot_curves(self.dirs[i], records, self.objective)
             self.drawn[i] = (records[-1]["epoch"], time.perf_counter())
 
@@ -185,7 +195,7 @@ class RunLedger:
     def write_summaries(self, state: TrainState, final: bool) -> list[dict]:
         """Every member's summary.json; returns them."""
         out = [self.summary(i, state, final) for i in range(len(self.dirs))]
-        for d, s in zip(self.dirs, out):
+        for d, s in zip(self.dirs, out) if self.write else ():
             write_text(d / "summary.json", json.dumps(s, indent=2) + "\n")
         return out
 

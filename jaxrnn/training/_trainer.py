@@ -32,6 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._member_mesh import MemberMesh
 from .._validate import require_x64
 from ._config import Config
 from ._hyper import Hyper, hyper_of
@@ -101,6 +102,10 @@ class Trainer:
         self._eval_fn = jax.jit(eqx.debug.assert_max_traces(self.programs.evaluate, max_traces=1))
         self._loss_fn = jax.jit(self.programs.batch_loss)
         self._log_norm_fn = jax.jit(self.programs.log_norm)
+        # the member axis over every device of every process (nothing on one device)
+        self.mesh = MemberMesh(self.P)
+        self._train_data = self.mesh.replicated(self.objective.train_data)
+        self._eval_data = self.mesh.replicated(self.objective.eval_data)
 
     def _member_model(self, config: Config):
         key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 1)
@@ -134,7 +139,11 @@ class Trainer:
 
     def batch_loss(self, state: TrainState, ids) -> jax.Array:
         """Training loss (task + regulariser) of the batch ``ids`` (P, B, ...), per member."""
-        return self._loss_fn(state.params, state.hyper, self.objective.train_data, jnp.asarray(ids))
+        m = self.mesh
+        loss = self._loss_fn(
+            m.place(state.params), m.place(state.hyper), self._train_data, m.place(ids)
+        )
+        return m.gather(loss)
 
     def adapt_alpha(self, state: TrainState) -> TrainState:
         """Adaptive generalised teacher forcing: α ← r α + (1 − r) max(α_min, 1 − 1/G),
@@ -143,9 +152,13 @@ class Trainer:
         if not self.objective.adaptive_forcing:
             return state
         f = self.config.forcing
-        ids = jnp.asarray(self.epoch_batches(int(state.epoch))[0])
+        m, ids = self.mesh, self.epoch_batches(int(state.epoch))[0]
         log_g = np.asarray(
-            self._log_norm_fn(state.params, state.hyper, self.objective.train_data, ids)
+            m.gather(
+                self._log_norm_fn(
+                    m.place(state.params), m.place(state.hyper), self._train_data, m.place(ids)
+                )
+            )
         )
         target = np.clip(1.0 - np.exp(-log_g), f.alpha_min, 1.0)
         old = np.asarray(state.hyper.alpha)
@@ -189,8 +202,9 @@ class Trainer:
         state = self.adapt_alpha(state)
         epoch, step = int(state.epoch), int(state.step)
         batches = self.epoch_batches(epoch)[: self.total_steps - step]
-        out, died = [], {}
-        params, opt_state, alive, above = state.params, state.opt_state, state.alive, state.above
+        out, died, m = [], {}, self.mesh
+        params, opt_state = m.place(state.params), m.place(state.opt_state)
+        hyper, alive, above = m.place(state.hyper), state.alive, state.above
         for start in range(0, len(batches), self.chunk):
             if not np.any(alive & ~state.stopped):
                 break
@@ -199,15 +213,17 @@ class Trainer:
             params, opt_state, alive_, above_, losses, alive_steps = self._chunk_fn(
                 params,
                 opt_state,
-                state.hyper,
-                jnp.asarray(active),
-                jnp.asarray(above),
-                self.objective.train_data,
-                jnp.asarray(idx),
-                jnp.asarray(live),
+                hyper,
+                m.place(jnp.asarray(active)),
+                m.place(jnp.asarray(above)),
+                self._train_data,
+                m.place(jnp.asarray(idx), axis=1),
+                m.replicated(jnp.asarray(live)),
             )
             n = int(live.sum())
+            losses, alive_steps = m.gather((losses, alive_steps), axis=1)
             losses, alive_steps = np.array(losses, np.float64)[:n], np.asarray(alive_steps)[:n]
+            alive_, above_ = m.gather((alive_, above_))
             above, alive = np.array(above_, np.int32), alive & np.asarray(alive_)
             for i in np.flatnonzero(active & ~alive):
                 bad = int(np.argmin(alive_steps[:, i]))
@@ -225,6 +241,7 @@ class Trainer:
                 finite = losses[np.isfinite(losses)]
                 mean, top = (finite.mean(), finite.max()) if finite.size else (np.nan, np.nan)
                 on_chunk(n, float(mean), float(top))
+        params, opt_state = m.gather((params, opt_state))
         state = state.replace(
             params=params, opt_state=opt_state, alive=alive, above=above, epoch=epoch + 1, step=step
         )
@@ -234,7 +251,8 @@ class Trainer:
         """Test metrics of every member of ``params`` (stacked, as in `TrainState`) with
         the settings ``hyper`` (default: the members' configs')."""
         hyper = self.hyper if hyper is None else hyper
-        outputs, reg = self._eval_fn(params, hyper, self.objective.eval_data)
+        m = self.mesh
+        outputs, reg = m.gather(self._eval_fn(m.place(params), m.place(hyper), self._eval_data))
         return [
             {**self.objective.metrics(member_slice(outputs, i)), "regulariser": float(reg[i])}
             for i in range(self.P)
