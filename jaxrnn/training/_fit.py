@@ -1,6 +1,7 @@
 """The epoch loop of a run directory (one model or a population): train, evaluate, write
-metrics.jsonl, the checkpoints and summary.json every epoch (curves.png after the first
-epoch, then at most every ``CURVES_EVERY_S`` seconds and when the run ends), stop on
+metrics.jsonl, the checkpoints and summary.json every epoch (curves.png at most every
+``CURVES_EVERY_S`` seconds, the first time that long into the call, and when the run
+ends), stop on
 divergence or an early-stopping rule, and resume from ``last.eqx`` (the `TrainState`)."""
 
 from __future__ import annotations

@@ -5,7 +5,6 @@ feeds it one epoch at a time; the `TrainState` it reads is never changed here.""
 from __future__ import annotations
 
 import json
-import math
 import pathlib
 import time
 
@@ -90,8 +89,11 @@ class RunLedger:
                 self.status[i] = "diverged"
                 if p.get("diverged_at"):
                     self.died[i] = p["diverged_at"]
-        self.drawn = [(0, -math.inf)] * len(self.dirs)  # per member: (epoch drawn, when)
         self.t_start = time.perf_counter()
+        # per member: (epoch drawn, when); the first drawing CURVES_EVERY_S into the call
+        # (a short run draws once, at its end)
+        self.drawn = [(0, self.t_start)] * len(self.dirs)
+        self.draw_cost = 0.0  # seconds of the slowest curves.png so far
         self.t_before = [
             sum(g["wall_time_s"] for g in p.get("segments", [])) for p in self.previous
         ]
@@ -141,12 +143,17 @@ class RunLedger:
         return state.replace(stopped=stopped)
 
     def draw(self, i: int, final: bool) -> None:
-        """Redraw curves.png (a matplotlib figure costs ~0.1-0.3 s: not every short epoch)."""
+        """Redraw curves.png at the end and at most every ``CURVES_EVERY_S`` seconds, or
+        less often when drawing would take more than 5% of the time (a figure costs
+        0.2-0.3 s; a population of P members draws P of them)."""
         records = self.records[i]
-        if not records or records[-1]["epoch"] == self.drawn[i][0]:
+        if not records or records[-1]["epoch"] == self.drawn[i][0] or not self.write:
             return
-        if self.write and (final or time.perf_counter() - self.drawn[i][1] >= CURVES_EVERY_S):
+        every = max(CURVES_EVERY_S, 20 * len(self.dirs) * self.draw_cost)
+        if final or time.perf_counter() - self.drawn[i][1] >= every:
+            t0 = time.perf_counter()
             plot_curves(self.dirs[i], records, self.objective)
+            self.draw_cost = max(self.draw_cost, time.perf_counter() - t0)
             self.drawn[i] = (records[-1]["epoch"], time.perf_counter())
 
     def _status(self, i: int, state: TrainState, final: bool) -> str:
