@@ -1,39 +1,42 @@
-"""`MemberMesh`: the member axis of a population (or any stacked tree) sharded over every
-device of every process (``jax.devices()``), padded to a multiple of the device count.
+"""`MemberMesh`: the members of a population (or any stacked tree) split over every device
+of every process (``jax.devices()``) in blocks, padded to a multiple of the device count.
 
-On one device it does nothing, so a single-device run is the program it always was (bit
-for bit). On D devices a population of P members is padded to ``D * ceil(P / D)`` by
-repeating the last member, placed with a ``NamedSharding`` over a one-axis ``Mesh``
-(each process places the shards of its own devices from the host copy every process
-holds), and a program mapped with `MemberMesh.map` runs on every device as the same
-vmapped program over that device's own members (``shard_map``): one compiled program
-per shape, no communication. Results come back to every process with one gather, the
-padding dropped.
+On one device it does nothing, so a single-device run is the program it always was. On D
+devices a population of P members is padded to ``D * ceil(P / D)`` by repeating the last
+member and cut into D blocks of consecutive members; device k holds block k (devices
+ordered by process, then id), and each process places only the blocks of its own devices.
+A function mapped with `MemberMesh.map` runs on every local device as the ordinary
+one-device program over that device's block (dispatched asynchronously, so the devices
+compute at once; the steps need no communication). Results come back to every process
+with one gather (``process_allgather`` across processes), the padding dropped.
 
-Why ``shard_map`` and not XLA's automatic partitioning of the whole population's
-program: each device then runs exactly the per-member program over its own block, with
-no collective the partitioner might insert, whatever the mesh. What it does not give is
-the one-device bits: the vmapped step gives the same bits for any number of members on
-one device (measured: 10 or 20 rPLRNNs, 313 Adam steps, float64, identical), but a
-program compiled for a mesh of several devices rounds differently in the last bit (one
-of one device does not; automatic partitioning does too), and training amplifies that
-(20 rPLRNNs, addition T = 100, float64, one device against two: 6e-17 after one step,
-3e-12 after 50, 0.1 after 313).
+Why each device runs the one-device program, and not one program compiled for a mesh of
+all devices (``shard_map`` or XLA's automatic partitioning): a program compiled for a
+mesh of several devices rounds differently in the last bit, and training amplifies that
+(20 rPLRNNs, addition T = 100, float64: 6e-17 after one step, 3e-12 after 50, 0.1 after
+313). The one-device program over a block gives the bits of the same members in the
+whole population wherever the vmapped step over the block's width rounds as over the
+full width (measured, float64, CPU: 10 of 20 rPLRNNs after 313 Adam steps, also on the
+second of two devices, and 3 of 6 after 12 steps: identical; 2 of 6: the last bit
+differs). The price: each local device compiles the program once.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.experimental import multihost_utils
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-__all__ = ["MemberMesh"]
+__all__ = ["MemberMesh", "Blocks"]
+
+
+class Blocks(list):
+    """One tree per local device: a placed argument, or one output of a mapped function."""
 
 
 class MemberMesh:
@@ -42,82 +45,32 @@ class MemberMesh:
     **Arguments:**
 
     - `size`: P, the number of members.
-    - `devices`: the devices to shard over (default: ``jax.devices()``, every
+    - `devices`: the devices to split them over (default: ``jax.devices()``, every
       process's).
 
-    Attributes: ``size`` (P), ``n_devices`` (D) and ``padded`` (P rounded up to a
-    multiple of D).
+    Attributes: ``size`` (P), ``n_devices`` (D), ``block`` (members per device) and
+    ``padded`` (D × block).
     """
 
     def __init__(self, size: int, devices: list | None = None):
         devices = jax.devices() if devices is None else list(devices)
+        devices = sorted(devices, key=lambda d: (d.process_index, d.id))
         self.size, self.n_devices = int(size), len(devices)
-        self.padded = self.n_devices * math.ceil(self.size / self.n_devices)
-        self.multi = jax.process_count() > 1
-        self.mesh = Mesh(np.asarray(devices), ("members",)) if self.n_devices > 1 else None
+        self.block = math.ceil(self.size / self.n_devices)
+        self.padded = self.n_devices * self.block
+        me = jax.process_index()
+        self.local = [(k, d) for k, d in enumerate(devices) if d.process_index == me]
+        self.multi = len(self.local) < self.n_devices
 
     @property
     def sharded(self) -> bool:
         """Whether members are spread over several devices (False: one device, no-op)."""
-        return self.mesh is not None
-
-    def _sharding(self, axis: int, ndim: int) -> NamedSharding:
-        assert self.mesh is not None
-        spec: list[str | None] = [None] * ndim
-        spec[axis] = "members"
-        return NamedSharding(self.mesh, PartitionSpec(*spec))
-
-    def _spec(self, axis: int | None) -> PartitionSpec:
-        return PartitionSpec() if axis is None else PartitionSpec(*([None] * axis), "members")
-
-    def map(
-        self, fn: Callable, in_axes: Sequence[int | None], out_axes: Sequence[int | None] | int
-    ) -> Callable:
-        """``fn`` run on every device over its own members (``jax.shard_map``): an
-        argument with a member axis (its position in ``in_axes``; None: replicated)
-        arrives as the device's block of members, and the outputs' blocks (member axis
-        at ``out_axes``) make up the global outputs. ``fn`` itself on one device.
-
-        **Arguments:**
-
-        - `fn`: a function of member-stacked arguments (vmapped over them).
-        - `in_axes`: per positional argument, its member axis, or None.
-        - `out_axes`: the outputs' member axes (one int for all).
-
-        **Returns:**
-
-        The mapped function (to be jit-compiled).
-        """
-        if self.mesh is None:
-            return fn
-        outs = (
-            self._spec(out_axes)
-            if isinstance(out_axes, int)
-            else tuple(self._spec(a) for a in out_axes)
-        )
-        return jax.shard_map(
-            fn,
-            mesh=self.mesh,
-            in_specs=tuple(self._spec(a) for a in in_axes),
-            out_specs=outs,
-            check_vma=False,
-        )
-
-    def replicated(self, tree: Any) -> Any:
-        """``tree`` (the same in every process) as arrays replicated on every device."""
-        if self.mesh is None:
-            return tree
-        everywhere = NamedSharding(self.mesh, PartitionSpec())
-
-        def one(x):
-            x = np.asarray(x)
-            return jax.make_array_from_callback(x.shape, everywhere, lambda i: x[i])
-
-        return jax.tree_util.tree_map(one, tree)
+        return self.n_devices > 1
 
     def place(self, tree: Any, axis: int = 0) -> Any:
         """``tree``'s leaves (member axis ``axis`` of size P, the same host values in
-        every process) padded to ``padded`` members and sharded over the devices.
+        every process) padded to ``padded`` members; the blocks of this process's devices,
+        each on its device.
 
         **Arguments:**
 
@@ -126,13 +79,13 @@ class MemberMesh:
 
         **Returns:**
 
-        The placed tree (``tree`` itself on one device).
+        One tree per local device (``tree`` itself on one device).
         """
-        if self.mesh is None:
+        if not self.sharded:
             return tree
         extra = self.padded - self.size
 
-        def one(x):
+        def padded(x):
             x = np.asarray(x)
             if x.shape[axis] != self.size:
                 raise ValueError(
@@ -141,27 +94,81 @@ class MemberMesh:
             if extra:
                 last = np.take(x, [self.size - 1], axis=axis)
                 x = np.concatenate([x, np.repeat(last, extra, axis=axis)], axis=axis)
-            sharding = self._sharding(axis, x.ndim)
-            return jax.make_array_from_callback(x.shape, sharding, lambda i: x[i])
+            return x
 
-        return jax.tree_util.tree_map(one, tree)
+        full = jax.tree_util.tree_map(padded, tree)
+        return Blocks(
+            jax.device_put(
+                jax.tree_util.tree_map(
+                    lambda x, k=k: np.take(x, range(k * self.block, (k + 1) * self.block), axis),
+                    full,
+                ),
+                d,
+            )
+            for k, d in self.local
+        )
 
-    def gather(self, tree: Any, axis: int = 0) -> Any:
-        """Every member's values of a placed tree in every process (one collective when
+    def replicated(self, tree: Any) -> Any:
+        """``tree`` (the same in every process) on each local device.
+
+        **Arguments:**
+
+        - `tree`: a pytree of arrays.
+
+        **Returns:**
+
+        One copy per local device (``tree`` itself on one device).
+        """
+        if not self.sharded:
+            return tree
+        return Blocks(jax.device_put(tree, d) for _, d in self.local)
+
+    def map(self, fn: Callable) -> Callable:
+        """``fn`` called on every local device with that device's placed (or replicated)
+        arguments; returns the list of its outputs. ``fn`` itself on one device.
+
+        **Arguments:**
+
+        - `fn`: a (jit-compiled) function of member-stacked arguments.
+
+        **Returns:**
+
+        The mapped function: every argument `Blocks` from `place` or `replicated`; it
+        returns `Blocks` (a tuple of them when ``fn`` returns a tuple).
+        """
+        if not self.sharded:
+            return fn
+
+        def mapped(*args):
+            outs = [fn(*(a[j] for a in args)) for j in range(len(self.local))]
+            if isinstance(outs[0], tuple):
+                return tuple(Blocks(o[i] for o in outs) for i in range(len(outs[0])))
+            return Blocks(outs)
+
+        return mapped
+
+    def gather(self, outputs: Any, axis: int = 0) -> Any:
+        """Every member's values of `map`'s outputs in every process (one collective when
         the devices span several processes), the padding dropped; as local arrays.
 
         **Arguments:**
 
-        - `tree`: a tree of placed arrays (member axis at ``axis``, ``padded`` long).
+        - `outputs`: `Blocks` (member axis at ``axis``), or a tuple of them.
         - `axis`: the member axis.
 
         **Returns:**
 
-        The tree with the first ``size`` members (``tree`` itself on one device).
+        The tree with the first ``size`` members (``outputs`` itself on one device).
         """
-        if self.mesh is None:
-            return tree
-        if self.multi:
-            tree = multihost_utils.process_allgather(tree, tiled=True)
-        keep = lambda x: jnp.asarray(np.take(np.asarray(x), range(self.size), axis=axis))  # noqa: E731
-        return jax.tree_util.tree_map(keep, tree)
+        if not self.sharded:
+            return outputs
+        if isinstance(outputs, tuple):
+            return tuple(self.gather(o, axis) for o in outputs)
+        blocks = [jax.tree_util.tree_map(np.asarray, o) for o in outputs]
+        local = jax.tree_util.tree_map(lambda *xs: np.concatenate(xs, axis=axis), *blocks)
+        if self.multi:  # processes in order, each its devices' blocks in order
+            first = jax.tree_util.tree_map(lambda x: np.moveaxis(x, axis, 0), local)
+            every = multihost_utils.process_allgather(first, tiled=True)
+            local = jax.tree_util.tree_map(lambda x: np.moveaxis(np.asarray(x), 0, axis), every)
+        keep = lambda x: jnp.asarray(np.take(x, range(self.size), axis=axis))  # noqa: E731
+        return jax.tree_util.tree_map(keep, local)

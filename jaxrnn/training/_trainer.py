@@ -96,16 +96,20 @@ class Trainer:
             self.abort_loss,
             self.abort_patience,
         )
-        # the member axis over every device of every process (nothing on one device)
+        # the members in blocks over every device of every process (nothing on one device)
         self.mesh = m = MemberMesh(self.P)
-        chunk = m.map(self.programs.chunk, (0, 0, 0, 0, 0, None, 1, None), (0, 0, 0, 0, 1, 1))
-        self._chunk_fn = jax.jit(
-            eqx.debug.assert_max_traces(chunk, max_traces=1), donate_argnums=(0, 1)
+        traces = max(1, len(m.local))  # one trace per local device
+        self._chunk_fn = m.map(
+            jax.jit(
+                eqx.debug.assert_max_traces(self.programs.chunk, max_traces=traces),
+                donate_argnums=(0, 1),
+            )
         )
-        evaluate = m.map(self.programs.evaluate, (0, 0, None), 0)
-        self._eval_fn = jax.jit(eqx.debug.assert_max_traces(evaluate, max_traces=1))
-        self._loss_fn = jax.jit(m.map(self.programs.batch_loss, (0, 0, None, 0), 0))
-        self._log_norm_fn = jax.jit(m.map(self.programs.log_norm, (0, 0, None, 0), 0))
+        self._eval_fn = m.map(
+            jax.jit(eqx.debug.assert_max_traces(self.programs.evaluate, max_traces=traces))
+        )
+        self._loss_fn = m.map(jax.jit(self.programs.batch_loss))
+        self._log_norm_fn = m.map(jax.jit(self.programs.log_norm))
         self._train_data = self.mesh.replicated(self.objective.train_data)
         self._eval_data = self.mesh.replicated(self.objective.eval_data)
 
