@@ -17,8 +17,8 @@ mesh of several devices rounds differently in the last bit, and training amplifi
 313). The one-device program over a block gives the bits of the same members in the
 whole population wherever the vmapped step over the block's width rounds as over the
 full width (measured, float64, CPU: 10 of 20 rPLRNNs after 313 Adam steps, also on the
-second of two devices, and 3 of 6 after 12 steps: identical; 2 of 6: the last bit
-differs). The price: each local device compiles the program once.
+second of two devices, and 3 of 6 after 12 steps: identical; 2 of 6 and 5 of 20: the
+last bit differs). The price: each local device compiles the program once.
 """
 
 from __future__ import annotations
