@@ -10,10 +10,12 @@ array, or a dict of them; it builds whatever system it needs from its arguments
 
 - ``chunk_size`` bounds the points per program call; ``memory_budget`` (bytes)
   chooses it from XLA's own estimate of the program's temporary memory.
-- With more than one device, each chunk is sharded along the grid axis over all of
-  them (``jax.sharding``), those of every process in a multi-process program
-  (`jaxrnn.initialize_distributed`); the same code runs on 1 CPU, 1 GPU, 8 GPUs or N
-  hosts. Every process gets every result; only process 0 writes chunk files.
+- With more than one device, every device evaluates a chunk of its own at once (the
+  devices of every process in a multi-process program, `jaxrnn.initialize_distributed`):
+  device k of D takes chunks k, k + D, … with the same one-device program, so every
+  point is computed in the same chunk, with the same bits, as on one device. The same
+  code runs on 1 CPU, 1 GPU, 8 GPUs or N hosts. Every process gets every result; only
+  process 0 writes chunk files.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.experimental import multihost_utils
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from numpy.typing import DTypeLike
 
 from ._distributed import agree, is_writer
@@ -110,19 +111,6 @@ def _as_dict(out):
     return out if isinstance(out, Mapping) else {"value": out}
 
 
-def _placed(chunk: dict, sharding, multi: bool):
-    """The chunk's arrays on the mesh: each process places the shards of its devices
-    (every process holds the whole grid, so no data moves between them)."""
-    if sharding is None:
-        return chunk
-    if not multi:
-        return jax.device_put(chunk, sharding)
-    return {
-        k: jax.make_array_from_callback(v.shape, sharding, lambda i, v=v: v[i])
-        for k, v in chunk.items()
-    }
-
-
 def _memory_per_point(batched, params, probe: int) -> float:
     sample = {k: jnp.asarray(v[:1]).repeat(probe) for k, v in params.items()}
     compiled = batched.lower(sample).compile()
@@ -131,6 +119,44 @@ def _memory_per_point(batched, params, probe: int) -> float:
         return 0.0
     used = analysis.temp_size_in_bytes + analysis.output_size_in_bytes
     return used / probe
+
+
+def _chunk_file(checkpoint_dir, start: int, stop: int, n: int):
+    if checkpoint_dir is None:
+        return None
+    return pathlib.Path(checkpoint_dir) / f"chunk-{start}-{stop}-of-{n}.npz"
+
+
+def _round(batched, params, chunks, mine, size, n, checkpoint_dir, done) -> list[dict]:
+    """Chunks ``chunks[k]`` on devices k (this process computes those of ``mine``, or
+    reads them when finished before); every chunk's outputs, in every process."""
+    spans = [(j * size, min((j + 1) * size, n)) for j in chunks]
+    files = [_chunk_file(checkpoint_dir, a, b, n) for a, b in spans]
+    saved = [f for f in files if f is not None and f.name in done]
+    if len(saved) == len(files):
+        out = []
+        for f in saved:
+            with np.load(f) as z:
+                out.append({k: z[k] for k in z.files})
+        return out
+    local = []
+    for k, d in mine:
+        start, stop = spans[k]
+        idx = np.arange(start, start + size)
+        idx[stop - start :] = stop - 1  # pad with the last point: one program shape
+        local.append(batched(jax.device_put({q: v[idx] for q, v in params.items()}, d)))
+    local = [jax.tree_util.tree_map(np.asarray, o) for o in local]  # (size, ...) each
+    stacked = jax.tree_util.tree_map(lambda *xs: np.stack(xs), *local)
+    if len(mine) < len(chunks):  # every process gets every device's chunk
+        stacked = multihost_utils.process_allgather(stacked, tiled=True)
+    out = []
+    for k, (start, stop) in enumerate(spans):
+        piece = {q: np.asarray(v)[k][: stop - start] for q, v in stacked.items()}
+        f = files[k]
+        if f is not None and f.name not in done and is_writer():
+            save_npz(f, piece)
+        out.append(piece)
+    return out
 
 
 def sweep(
@@ -151,11 +177,11 @@ def sweep(
     - ``fn``: a JAX-traceable function of the axis names (keyword arguments),
       returning an array or a dict of arrays.
     - ``axes``: ``{name: values}``; the grid is their Cartesian product.
-    - ``chunk_size``: points per compiled call (default: all, or what
-      ``memory_budget`` allows).
+    - ``chunk_size``: points per compiled call on one device (default: all, or what
+      ``memory_budget`` allows); D devices evaluate D chunks at once.
     - ``memory_budget``: bytes of device memory one call may use (estimated
       by XLA from a probe compilation).
-    - ``shard``: shard each chunk over all devices (of every process) when there are
+    - ``shard``: spread the chunks over all devices (of every process) when there are
       several; with False every process evaluates every point on its first device.
     - ``dtype``: dtype of the parameters (default: JAX's default float).
     - ``progress``: called as ``progress(points_done, n_points)`` after every chunk.
@@ -172,51 +198,30 @@ def sweep(
     n = len(next(iter(params.values())))
     dtype = jnp.zeros(()).dtype if dtype is None else dtype
     params = {k: np.asarray(v, dtype=dtype) for k, v in params.items()}
-    devices = jax.devices()  # every process's: one global mesh
-    n_dev = len(devices) if shard else 1
-    multi = shard and jax.process_count() > 1
+    devices = jax.devices() if shard else jax.local_devices()[:1]
+    devices = sorted(devices, key=lambda d: (d.process_index, d.id))  # every process's
+    mine = [(k, d) for k, d in enumerate(devices) if d.process_index == jax.process_index()]
     batched = jax.jit(jax.vmap(lambda p: _as_dict(fn(**p))))
 
     if chunk_size is None:
-        chunk_size = n
+        chunk_size = math.ceil(n / len(devices))
         if memory_budget is not None:
             per_point = _memory_per_point(batched, params, probe=64)
             if per_point > 0:
                 chunk_size = max(1, int(memory_budget // per_point))
     chunk_size = max(1, min(chunk_size, n))
-    chunk_size = n_dev * math.ceil(chunk_size / n_dev)  # equal shards
-    sharding = None
-    if n_dev > 1:
-        mesh = Mesh(np.asarray(devices), ("grid",))
-        sharding = NamedSharding(mesh, PartitionSpec("grid"))
     done = set()  # chunks finished before, seen alike by every process
     if checkpoint_dir is not None:
         done = {c.name for c in pathlib.Path(checkpoint_dir).glob("chunk-*.npz")}
         agree(",".join(sorted(done)), f"the finished chunks in {checkpoint_dir}")
-
+    n_chunks = math.ceil(n / chunk_size)
     pieces = []
-    for start in range(0, n, chunk_size):
-        stop = min(start + chunk_size, n)
-        idx = np.arange(start, start + chunk_size)
-        idx[stop - start :] = stop - 1  # pad with the last point: one program shape
-        saved = (
-            None
-            if checkpoint_dir is None
-            else pathlib.Path(checkpoint_dir) / f"chunk-{start}-{stop}-of-{n}.npz"
-        )
-        if saved is not None and saved.name in done:
-            with np.load(saved) as f:
-                pieces.append({k: f[k] for k in f.files})
-        else:
-            out = batched(_placed({k: v[idx] for k, v in params.items()}, sharding, multi))
-            if multi:  # every process gets every point's outputs
-                out = multihost_utils.process_allgather(out, tiled=True)
-            piece = jax.tree_util.tree_map(lambda a, m=stop - start: np.asarray(a)[:m], out)
-            if saved is not None and is_writer():
-                save_npz(saved, piece)
-            pieces.append(piece)
+    for first in range(0, n_chunks, len(devices)):  # one chunk per device at once
+        chunks = [min(first + k, n_chunks - 1) for k in range(len(devices))]
+        pieces += _round(batched, params, chunks, mine, chunk_size, n, checkpoint_dir, done)
         if progress is not None:
-            progress(stop, n)
+            progress(min((first + len(devices)) * chunk_size, n), n)
+    pieces = pieces[:n_chunks]
     outputs = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
     return SweepResult(
         {k: np.atleast_1d(np.asarray(v)) for k, v in axes.items()},
