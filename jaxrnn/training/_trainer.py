@@ -19,6 +19,10 @@ draws its own batches from its own seed and has its own ``alive`` flag: a
 member that diverges (below) stops updating while the others go on; a member
 that meets its early-stopping rule is frozen the same way (``stopped``).
 
+With several devices (of one process or of all processes of a `jax.distributed`
+program) the members are cut into one block per device, and each device runs these same
+programs over its block (``jaxrnn._member_mesh`` says when the bits equal one device's).
+
 The divergence rule (and why it is a run of steps) is stated in ``_programs.py``.
 """
 
