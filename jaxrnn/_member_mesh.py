@@ -46,7 +46,8 @@ class MemberMesh:
 
     - `size`: P, the number of members.
     - `devices`: the devices to split them over (default: ``jax.devices()``, every
-      process's).
+      process's). In one process at most P of them are used (a single model stays on
+      one device); across processes all are, every process taking part in the gathers.
 
     Attributes: ``size`` (P), ``n_devices`` (D), ``block`` (members per device) and
     ``padded`` (D × block).
@@ -55,6 +56,8 @@ class MemberMesh:
     def __init__(self, size: int, devices: list | None = None):
         devices = jax.devices() if devices is None else list(devices)
         devices = sorted(devices, key=lambda d: (d.process_index, d.id))
+        if all(d.process_index == jax.process_index() for d in devices):
+            devices = devices[: max(1, int(size))]  # one process: no device without members
         self.size, self.n_devices = int(size), len(devices)
         self.block = math.ceil(self.size / self.n_devices)
         self.padded = self.n_devices * self.block

@@ -100,7 +100,12 @@ def test_a_population_on_four_devices_of_one_process_equals_one_device(tmp_path,
     env = {**os.environ, "JAX_PLATFORMS": "cpu",
            "XLA_FLAGS": os.environ.get("XLA_FLAGS", "")  # the suite's, and 4 devices
            + " --xla_force_host_platform_device_count=4"}
-    code = ("import sys, jax; from jaxrnn.cli import main; assert jax.device_count() == 4; "
+    code = ("import sys, jax; from jaxrnn.cli import main; assert jax.device_count() == 4\n"
+            "from jaxrnn._member_mesh import MemberMesh\n"
+            "one, three, six = MemberMesh(1), MemberMesh(3), MemberMesh(6)\n"
+            "assert not one.sharded  # a single model stays on one device\n"
+            "assert (three.n_devices, three.padded) == (3, 3)  # no device without members\n"
+            "assert (six.n_devices, six.block, six.padded) == (4, 2, 8)\n"
             "sys.exit(main(sys.argv[1:]))")
     out = subprocess.run([sys.executable, "-c", code, "sweep", str(tmp_path / "s.yaml"),
                           "--out", str(tmp_path / "out"), "--no-progress"],
