@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,10 +22,11 @@ def _args(seed, M=5, K=2, B=3, T=17):
     return A, W, h, C, z0, s
 
 
+@pytest.mark.parametrize("K", [2, 6])  # the broadcast path (K <= 4) and the matmul path
 @settings(deadline=None, max_examples=10)
 @given(st.integers(0, 10_000))
-def test_gradients_equal_autodiff_of_the_plain_scan(x64, seed):
-    args = _args(seed)
+def test_gradients_equal_autodiff_of_the_plain_scan(x64, K, seed):
+    args = _args(seed, K=K)
     weights = jax.random.normal(jax.random.PRNGKey(seed + 1), (3, 5))
     loss = lambda f: lambda *a: jnp.sum(jnp.sin(f(*a)) * weights)  # noqa: E731
     ours = jax.grad(loss(plrnn_rollout), argnums=range(6))(*args)
