@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import jaxrnn
+from jaxrnn.models.plrnn import _rollout
 from jaxrnn.models.plrnn._rollout import _forward, plrnn_rollout
 
 
@@ -22,10 +23,20 @@ def _args(seed, M=5, K=2, B=3, T=17):
     return A, W, h, C, z0, s
 
 
+@pytest.mark.parametrize("in_loop", [False, True])  # both reverse passes (by batch size)
 @pytest.mark.parametrize("K", [2, 6])  # the broadcast path (K <= 4) and the matmul path
 @settings(deadline=None, max_examples=10)
 @given(st.integers(0, 10_000))
-def test_gradients_equal_autodiff_of_the_plain_scan(x64, K, seed):
+def test_gradients_equal_autodiff_of_the_plain_scan(x64, K, in_loop, seed):
+    threshold = _rollout._IN_LOOP_FROM_BATCH
+    _rollout._IN_LOOP_FROM_BATCH = 1 if in_loop else 10**9  # read when the pass is traced
+    try:
+        _check_gradients(seed, K)
+    finally:
+        _rollout._IN_LOOP_FROM_BATCH = threshold
+
+
+def _check_gradients(seed, K):
     args = _args(seed, K=K)
     weights = jax.random.normal(jax.random.PRNGKey(seed + 1), (3, 5))
     loss = lambda f: lambda *a: jnp.sum(jnp.sin(f(*a)) * weights)  # noqa: E731

@@ -10,13 +10,12 @@ backward loop runs over them in reverse with the state cotangent::
 
     ḡ_T = ∂L/∂z_T,    ḡ_{t−1} = A ⊙ ḡ_t + (Wᵀ ḡ_t) ⊙ 1[z_{t−1} > 0]
 
-and accumulates the parameter gradients in the same loop, ``∂W += ḡ_t relu(z_{t−1})ᵀ``,
-``∂A += Σ_b ḡ_t ⊙ z_{t−1}``, ``∂h += Σ_b ḡ_t``, ``∂C += ḡ_t s_tᵀ``, so no (T, B, M)
-array besides the saved states is ever formed. (Measured 2026-12-04 on the 2-core AMD
-EPYC VM, float32, B = T = 500, M = 40: 135.6 ms per gradient with the cotangents
-stacked and contracted after the loop, 73.4 ms accumulating inside it; on this CPU the
-stacked (T, B, M) arrays cost more in memory traffic and page faults than the per-step
-(M×B)·(B×M) products they avoid. `benchmarks/training_step.py`.)
+and the parameter gradients ``∂W = Σ_t ḡ_t relu(z_{t−1})ᵀ``, ``∂A = Σ_t Σ_b ḡ_t ⊙ z_{t−1}``,
+``∂h = Σ_t Σ_b ḡ_t``, ``∂C = Σ_t ḡ_t s_tᵀ``: for small batches as single contractions
+over all T·B rows after the loop (a few large matmuls instead of T small ones), from
+``_IN_LOOP_FROM_BATCH`` on accumulated inside it (no (T, B, M) cotangent array is formed,
+which on a CPU costs more memory traffic than the products it saves). Same numbers to
+rounding either way.
 
 ``method="parallel"`` evaluates the same recurrence by the exact Newton (DEER) pattern
 iteration of `parallel_plrnn_rollout`: O(log T) depth per iteration instead of T steps.
@@ -114,32 +113,57 @@ def _fwd(A, W, h, C, z0, s):
     return z_last, (A, W, C, s, prev)
 
 
+# From this batch size on, the reverse pass accumulates the parameter gradients inside its
+# loop; below it, it stacks the cotangents and contracts them after the loop. Measured
+# 2026-12-04 on one core of the 2-core AMD EPYC VM (float32 gradient, M = 40, T = 500,
+# K = 2; after / inside, ms): B = 16: 2.20 / 3.27; 32: 4.26 / 5.54; 64: 9.24 / 9.95;
+# 128: 19.8 / 18.0; 256: 70.2 / 32.6. The stacked (T, B, M) arrays of large batches cost
+# more memory traffic and page faults than the per-step (M×B)·(B×M) products they avoid.
+_IN_LOOP_FROM_BATCH = 128
+
+
+def _dC(g, s_t, K):
+    """Σ_b g sᵀ over the leading axes: broadcast multiply-adds for a few input channels
+    (XLA's CPU dot is slow with a tiny output dimension), a matmul otherwise."""
+    axes = tuple(range(g.ndim - 1))
+    if K <= 4:
+        return jnp.stack([jnp.sum(g * s_t[..., k : k + 1], axis=axes) for k in range(K)], 1)
+    return g.reshape(-1, g.shape[-1]).T @ s_t.reshape(-1, K)
+
+
+def _ds(g, C):
+    K = C.shape[1]
+    if K <= 4:
+        return jnp.stack([g @ C[:, k] for k in range(K)], axis=-1)
+    return g @ C
+
+
 def _bwd(res, g_last):
     A, W, C, s, prev = res
     M, K = C.shape
+    dt = g_last.dtype
+    if prev.shape[1] < _IN_LOOP_FROM_BATCH:  # stack ḡ_t, contract over all T·B rows after
 
-    def body(carry, xs):  # g: the total cotangent of z_t; z_prev = z_{t-1}
+        def step(g, z_prev):  # g: the total cotangent of z_t; z_prev = z_{t-1}
+            return A * g + (g @ W) * (z_prev > 0), g
+
+        g0, gs = jax.lax.scan(step, g_last, prev, reverse=True)
+        rows = gs.reshape(-1, M)
+        dW = rows.T @ jax.nn.relu(prev).reshape(-1, M)
+        dA, dh = jnp.sum(gs * prev, axis=(0, 1)), jnp.sum(rows, axis=0)
+        return dA, dW, dh, _dC(gs, s, K), g0, _ds(gs, C)
+
+    def body(carry, xs):  # accumulate inside the loop
         g, dA, dW, dh, dC = carry
         z_prev, s_t = xs
         dW = dW + g.T @ jax.nn.relu(z_prev)
         dA = dA + jnp.sum(g * z_prev, axis=0)
         dh = dh + jnp.sum(g, axis=0)
-        if K <= 4:  # XLA's CPU dot is slow with a tiny output dimension
-            dC = dC + jnp.stack([jnp.sum(g * s_t[:, k : k + 1], axis=0) for k in range(K)], 1)
-            ds_t = jnp.stack([g @ C[:, k] for k in range(K)], axis=1)
-        else:
-            dC, ds_t = dC + g.T @ s_t, g @ C
-        return (A * g + (g @ W) * (z_prev > 0), dA, dW, dh, dC), ds_t
+        dC = dC + _dC(g, s_t, K)
+        return (A * g + (g @ W) * (z_prev > 0), dA, dW, dh, dC), _ds(g, C)
 
-    dt = g_last.dtype
-    init = (
-        g_last,
-        jnp.zeros(M, dt),
-        jnp.zeros((M, M), dt),
-        jnp.zeros(M, dt),
-        jnp.zeros((M, K), dt),
-    )
-    (g0, dA, dW, dh, dC), ds = jax.lax.scan(body, init, (prev, s), reverse=True)
+    zeros = (jnp.zeros(M, dt), jnp.zeros((M, M), dt), jnp.zeros(M, dt), jnp.zeros((M, K), dt))
+    (g0, dA, dW, dh, dC), ds = jax.lax.scan(body, (g_last, *zeros), (prev, s), reverse=True)
     return dA, dW, dh, dC, g0, ds
 
 
