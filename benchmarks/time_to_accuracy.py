@@ -2,10 +2,12 @@
 the addition problem (T = 200, rPLRNN, M = 40, M_reg = 20, τ = 5, mean reductions), for
 jaxrnn's protocols and, measured in the same run, the authors' own training code.
 
-jaxrnn protocols (each ``configs/addition_rplrnn.yaml`` with these overrides):
+jaxrnn protocols:
 
-- **shipped**: the config as it is (B = 500, clip 3, Adam 1e-3 with a cosine decay over
-  120 epochs, z₀ = 0).
+- **fast**: ``configs/fast/addition_rplrnn.yaml`` (B = 64, clip 3, Adam 1e-3 with a
+  500-step warm-up and a cosine decay over 20 epochs, z₀ = 0).
+- **shipped**: ``configs/addition_rplrnn.yaml`` as it is (B = 500, clip 3, Adam 1e-3
+  with a cosine decay over 120 epochs, z₀ = 0). The next two override it:
 - **authors' protocol**: B = 500, clip 3, constant Adam 1e-3, learned μ₀ — what the
   authors' code does, run by jaxrnn.
 - **paper text**: B = 16, clip 10, constant Adam 1e-3, learned μ₀.
@@ -48,9 +50,11 @@ from jaxrnn.training import TrainingDiverged, load_config, train  # noqa: E402
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 AUTHORS = {"train.batch_size": 500, "train.clip_norm": 3.0, "train.schedule": "constant",
            "model.learn_z0": "true", "train.epochs": 200}
-PROTOCOLS = {"shipped": {},
-             "authors_protocol": AUTHORS,
-             "paper_text": AUTHORS | {"train.batch_size": 16, "train.clip_norm": 10.0}}
+PROTOCOLS = {"fast": ("fast/addition_rplrnn.yaml", {}),
+             "shipped": ("addition_rplrnn.yaml", {}),
+             "authors_protocol": ("addition_rplrnn.yaml", AUTHORS),
+             "paper_text": ("addition_rplrnn.yaml",
+                            AUTHORS | {"train.batch_size": 16, "train.clip_norm": 10.0})}
 
 
 def jaxrnn_time(name: str, args) -> dict:
@@ -61,11 +65,11 @@ def jaxrnn_time(name: str, args) -> dict:
         "completed", "stopped_early", "diverged")
     if not done and not args.report_only:
         resume = (run_dir / "last.eqx").is_file()
-        overrides = [f"{k}={v}" for k, v in PROTOCOLS[name].items()] + [
+        path, settings = PROTOCOLS[name]
+        overrides = [f"{k}={v}" for k, v in settings.items()] + [
             f"task.T={args.T}", f"seed={args.seed}", f"train.stop_at={args.target}",
             f"name={name}"]
-        config = None if resume else load_config(ROOT / "configs" / "addition_rplrnn.yaml",
-                                                 overrides)
+        config = None if resume else load_config(ROOT / "configs" / path, overrides)
         if not resume and run_dir.exists():
             shutil.rmtree(run_dir)  # a run killed before its first checkpoint
         try:
@@ -78,7 +82,7 @@ def jaxrnn_time(name: str, args) -> dict:
                if x.strip()]
     records = [r for r in records if "test_frac_correct" in r]
     hit = next((r for r in records if r["test_frac_correct"] >= args.target), None)
-    B = PROTOCOLS[name].get("train.batch_size", 500)
+    B = load_config(run_dir / "config.yaml").train.batch_size
     status = json.loads(summary_path.read_text())["status"]
     return {"B": B, "epochs": hit["epoch"] if hit else None, "done": done, "status": status,
             "epochs_run": records[-1]["epoch"],
@@ -92,7 +96,7 @@ def torch_estimate(r: dict, name: str, args):
     import training_step as ts
 
     Authors, _ = ts.torch_models()
-    clip = PROTOCOLS[name].get("train.clip_norm", 3.0)
+    clip = load_config(pathlib.Path(args.out) / name / "config.yaml").train.clip_norm
     step = ts.torch_step_time(Authors, r["B"], args.torch_steps, T=args.T, clip=clip)
     epoch = step * (100_000 // r["B"])
     return epoch, epoch * (r["epochs"] or r["epochs_run"])  # a lower bound if not reached

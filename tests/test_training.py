@@ -310,6 +310,11 @@ def test_every_shipped_config_is_valid():
     for path in configs:
         config = load_config(path)
         assert config.name == path.stem
+    fast = sorted((ROOT / "configs" / "fast").glob("*.yaml"))  # the fast protocols
+    assert fast
+    for path in fast:  # the default run directory differs from the Fig. 2 config's
+        config = load_config(path)
+        assert config.name == path.stem + "_fast" and config.train.stop_at == 0.99
 
 
 def test_config_error_type():
