@@ -335,3 +335,32 @@ def test_cli_analyse_a_plrnn_run(tmp_path, capsys):
     train(tiny(model__name="lstm", train__epochs=1), lstm, progress=False)
     assert main(["analyse", str(lstm)]) == 2
     assert "needs a PLRNN run" in capsys.readouterr().err
+
+
+def test_init_from_starts_a_run_at_another_runs_best_checkpoint(tmp_path):
+    """A curriculum step: a T = 30 run starts from a T = 20 run's best parameters (the
+    same model), records the source in config.yaml, and refuses a checkpoint of another
+    model with one line naming the key."""
+    first = tmp_path / "t20"
+    train(tiny(train__epochs=2), first, progress=False)
+    source = load_model(first)
+    config = tiny(task__T=30, train__epochs=1, model__init_from=str(first), seed=5)
+    trainer = Trainer(config)
+    start = trainer.model(trainer.start_state())
+    for a, b in zip(jax.tree_util.tree_leaves(eqx.filter(start, eqx.is_inexact_array)),
+                    jax.tree_util.tree_leaves(eqx.filter(source, eqx.is_inexact_array))):
+        np.testing.assert_array_equal(a, b)
+    fresh = trainer.model(trainer.init_state())  # the seed's initialisation differs
+    assert not np.array_equal(np.asarray(fresh.W), np.asarray(source.W))
+    second = tmp_path / "t30"
+    train(config, second, progress=False)
+    saved = yaml.safe_load((second / "config.yaml").read_text())
+    assert saved["model"]["init_from"] == str(first)
+    assert "init_from" not in yaml.safe_load((first / "config.yaml").read_text())["model"]
+    wider = tiny(model__hidden_size=TINY["model"]["hidden_size"] + 1,
+                 model__init_from=str(first))
+    with pytest.raises(ConfigError, match=r"^config key 'model.init_from': checkpoint .*best"):
+        train(wider, tmp_path / "wider", progress=False)
+    with pytest.raises(ConfigError, match="'model.init_from': starts BPTT training only"):
+        load_config(ROOT / "configs" / "reconstruction_bursting_neuron_em.yaml",
+                    [f"model.init_from={first}"])

@@ -48,10 +48,7 @@ class TaskConfig:
     of subsequences drawn per epoch; the free-run evaluation uses whole series.
     """
 
-    name: str = _field(
-        "addition",
-        "the task to train on",
-    )
+    name: str = _field("addition", "the task to train on")
     T: int = _field(
         100,
         "sequence length of addition/multiplication (MNIST is always 784); for "
@@ -98,10 +95,7 @@ class TaskConfig:
 class ModelConfig:
     """A Table-1 model."""
 
-    name: str = _field(
-        "rplrnn",
-        "the Table-1 model",
-    )
+    name: str = _field("rplrnn", "the Table-1 model")
     hidden_size: int = _field(
         40, "M, the number of latent units (the LSTM gets M/4 units unless lstm_units is set)"
     )
@@ -138,6 +132,12 @@ class ModelConfig:
         None,
         "PLRNN family on the benchmarks: learn the initial state μ₀ (null: yes, as the "
         "authors' code; the shipped configs set false)",
+    )
+    init_from: str | None = _field(
+        None,
+        "a run directory whose best checkpoint starts the parameters instead of the "
+        "initialisation (the same model: fine-tuning, or a curriculum such as addition "
+        "T = 200 before T = 400); a path relative to the working directory",
     )
     rollout: str = _field(
         "sequential",

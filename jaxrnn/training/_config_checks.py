@@ -36,6 +36,7 @@ def validate(c: Config) -> Config:
     _check_reconstruction(c)
     _check_forcing(c)
     _check_model_options(c)
+    _check_init_from(c)
     _check_train(c)
     _require(c.seed >= 0, "seed", "must be >= 0", c.seed)
     return c
@@ -181,6 +182,14 @@ def _check_model_options(c: Config) -> None:
             "reconstruction starts each window from the data; set it false or null",
             m.learn_z0,
         )
+
+
+def _check_init_from(c: Config) -> None:
+    src = c.model.init_from
+    if src is None:
+        return
+    _require(isinstance(src, str) and src != "", "model.init_from", "must be a path", src)
+    _require(c.train.method == "bptt", "model.init_from", "starts BPTT training only", src)
 
 
 def _check_train(c: Config) -> None:

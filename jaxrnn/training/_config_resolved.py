@@ -33,6 +33,8 @@ def _model(config: Config, model: dict) -> dict:
     drop = {"lstm_units", "init", "learn_z0", "l2"}
     if spec.family != "plrnn":
         drop.add("rollout")
+    if m.init_from is None:
+        drop.add("init_from")
     if not spec.line_attractor:
         drop |= set(_LINE_ATTRACTOR)
     out = {k: v for k, v in model.items() if k not in drop}

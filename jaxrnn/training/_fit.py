@@ -68,8 +68,9 @@ class _Progress:
 
 def _start(trainer: Trainer, last: pathlib.Path, dirs, resume: bool) -> TrainState:
     """The initial state, or a resumed run's checkpoint (`CheckpointError` if unusable)."""
-    state = trainer.init_state()
-    return load_checkpoint(last, state, dirs) if resume and last.is_file() else state
+    if resume and last.is_file():
+        return load_checkpoint(last, trainer.init_state(), dirs)
+    return trainer.start_state()
 
 
 def _budget_left(trainer: Trainer, state: TrainState) -> bool:

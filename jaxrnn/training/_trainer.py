@@ -29,6 +29,7 @@ The divergence rule (and why it is a run of steps) is stated in ``_programs.py``
 from __future__ import annotations
 
 import math
+import pathlib
 from collections.abc import Sequence
 
 import equinox as eqx
@@ -36,8 +37,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._config_files import ConfigError
 from .._member_mesh import MemberMesh
 from .._validate import require_x64
+from ._checkpoint import CheckpointError, load_tree
 from ._config import Config
 from ._hyper import Hyper, hyper_of
 from ._objectives import objective_class
@@ -131,6 +134,24 @@ class Trainer:
             params.append(p)
             states.append(make_optimizer(c.train, self.total_steps).init(p))
         return TrainState.start(stack_members(params), stack_members(states), self.hyper)
+
+    def start_state(self) -> TrainState:
+        """The state a new run starts from: `init_state`, with each member's parameters
+        taken from the best checkpoint of its ``model.init_from`` run where one is set
+        (the checkpoint must fit the member's model leaf for leaf; `ConfigError` if not)."""
+        state = self.init_state()
+        if all(c.model.init_from is None for c in self.configs):
+            return state
+        params = []
+        for i, c in enumerate(self.configs):
+            p = member_slice(state.params, i)
+            if c.model.init_from is not None:
+                try:
+                    p = load_tree(pathlib.Path(c.model.init_from) / "best.eqx", p)
+                except CheckpointError as e:
+                    raise ConfigError(f"config key 'model.init_from': {e}") from None
+            params.append(p)
+        return state.replace(params=stack_members(params))
 
     def member_params(self, state: TrainState | None = None, member: int = 0):
         """Member ``member``'s parameters in ``state`` (default: the initial state): the
