@@ -182,11 +182,13 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, nargs="+", default=[16, 500])
     ap.add_argument("--steps", type=int, default=20, help="update steps per timing round")
     ap.add_argument("--torch-steps", type=int, default=3)
+    ap.add_argument("--torch-threads", type=int, default=1,
+                    help="torch threads (default 1: the authors' main.py sets 1)")
     args = ap.parse_args(argv)
     try:
         import torch
 
-        torch.set_num_threads(len(jax.devices("cpu")) and __import__("os").cpu_count())
+        torch.set_num_threads(args.torch_threads)
         Authors, Fast = torch_models()
     except ImportError:
         torch = None
