@@ -287,7 +287,8 @@ def point_row(p: dict, pub: dict) -> dict:
     if ref:
         row.update(published_mean=ref["mean"], published_sem=ref["sem"],
                    published_n=ref["n"], published_loss=ref["loss"])
-        row["verdict"] = verdict(mk, sk, ref)
+        row["verdict"] = (verdict(mk, sk, ref) if math.isfinite(mk) else
+                          f"all diverged; best before: {verdict(mean, sem, ref)}")
     else:
         row.update(published_mean=None, published_sem=None, published_n=None,
                    published_loss=None, verdict="no published point")
@@ -299,8 +300,6 @@ def verdict(mean: float, sem: float, ref: dict) -> str:
     never stricter than 2 binomial standard errors of a 10,000-trial test set,
     2 √(p(1 − p)/10⁴) at the published p (a single seed at chance has SEM 0); a point
     both solve (≥ 0.99) agrees."""
-    if not math.isfinite(mean):
-        return "all diverged"
     if mean >= 0.99 and ref["mean"] >= 0.99:
         return "agrees (solved)"
     s = math.sqrt(sem**2 + ref["sem"] ** 2)

@@ -65,7 +65,6 @@ def test_verdicts(fig2):
     chance = {"mean": 0.0809, "sem": 0.0001, "n": 6}  # one seed at chance: SEM 0
     assert fig2.verdict(0.0811, 0.0, chance) == "agrees"  # the binomial floor, 2 × 0.0027
     assert fig2.verdict(0.1, 0.0, chance).startswith("misses (+0.0191")
-    assert fig2.verdict(math.nan, math.nan, chance) == "all diverged"
 
 
 def test_a_point_reports_all_seeds_and_the_authors_convention(fig2, published):
@@ -80,6 +79,21 @@ def test_a_point_reports_all_seeds_and_the_authors_convention(fig2, published):
     assert row["sem"] == pytest.approx(statistics.stdev([0.9, 0.1, 1.0]) / math.sqrt(3))
     assert row["mean_kept"] == pytest.approx(0.95) and row["n_kept"] == 2
     assert row["published_mean"] == pytest.approx(0.4324) and row["published_n"] == 5
+    assert row["verdict"].startswith("misses (+0.5176")  # 0.95 over the two kept
+
+
+def test_a_point_whose_seeds_all_diverged_is_judged_on_their_best_epochs(fig2, published):
+    """As the MNIST iPLRNN at 0.912 (published 0.910 ± 0.006) before it diverged."""
+    point = {"task": "mnist", "model": "iplrnn", "T": 784, "protocol": "authors",
+             "seeds": [0], "wall_s": 1.0,
+             "records": [{"status": "diverged", "best": 0.9125, "loss": 0.25, "epochs": 96}]}
+    row = fig2.point_row(point, published)
+    assert row["n_kept"] == 0 and math.isnan(row["mean_kept"])
+    assert row["verdict"] == "all diverged; best before: agrees"
+    point["records"][0]["best"] = 0.5
+    assert row["verdict"] != fig2.point_row(point, published)["verdict"]
+    assert fig2.point_row(point, published)["verdict"].startswith(
+        "all diverged; best before: misses (-0.4097")
 
 
 def test_a_tiny_point_runs_as_one_population_and_is_skipped_when_done(fig2, tmp_path):
