@@ -14,8 +14,9 @@ and the parameter gradients ``∂W = Σ_t ḡ_t relu(z_{t−1})ᵀ``, ``∂A = �
 ``∂h = Σ_t Σ_b ḡ_t``, ``∂C = Σ_t ḡ_t s_tᵀ``: for small batches as single contractions
 over all T·B rows after the loop (a few large matmuls instead of T small ones), from
 ``_IN_LOOP_FROM_BATCH`` on accumulated inside it (no (T, B, M) cotangent array is formed,
-which on a CPU costs more memory traffic than the products it saves). Same numbers to
-rounding either way.
+which on a CPU costs more memory traffic than the products it saves), ∂W, ∂h and ∂C as
+one product ``ḡ_tᵀ [relu(z_{t−1}), 1, s_t]`` per step. Same numbers to rounding either
+way.
 
 ``method="parallel"`` evaluates the same recurrence by the exact Newton (DEER) pattern
 iteration of `parallel_plrnn_rollout`: O(log T) depth per iteration instead of T steps.
@@ -115,11 +116,12 @@ def _fwd(A, W, h, C, z0, s):
 
 # From this batch size on, the reverse pass accumulates the parameter gradients inside its
 # loop; below it, it stacks the cotangents and contracts them after the loop. Measured
-# 2026-12-04 on one core of the 2-core AMD EPYC VM (float32 gradient, M = 40, T = 500,
-# K = 2; after / inside, ms): B = 16: 2.20 / 3.27; 32: 4.26 / 5.54; 64: 9.24 / 9.95;
-# 128: 19.8 / 18.0; 256: 70.2 / 32.6. The stacked (T, B, M) arrays of large batches cost
-# more memory traffic and page faults than the per-step (M×B)·(B×M) products they avoid.
-_IN_LOOP_FROM_BATCH = 128
+# 2026-12-04 at 2841611 (the in-loop pass as below) on one core of the 2-core AMD EPYC VM
+# (float32 gradient, M = 40, T = 500, K = 2; after / inside, ms): B = 16: 2.62 / 3.99;
+# 32: 5.16 / 5.58; 48: 7.03 / 8.53; 64: 9.46 / 8.96; 128: 21.0 / 15.7; 256: 101 / 29.0.
+# The stacked (T, B, M) arrays of large batches cost more memory traffic and page faults
+# than the per-step (M×B)·(B×M) products they avoid.
+_IN_LOOP_FROM_BATCH = 64
 
 
 def _dC(g, s_t, K):
@@ -153,18 +155,20 @@ def _bwd(res, g_last):
         dA, dh = jnp.sum(gs * prev, axis=(0, 1)), jnp.sum(rows, axis=0)
         return dA, dW, dh, _dC(gs, s, K), g0, _ds(gs, C)
 
-    def body(carry, xs):  # accumulate inside the loop
-        g, dA, dW, dh, dC = carry
-        z_prev, s_t = xs
-        dW = dW + g.T @ jax.nn.relu(z_prev)
-        dA = dA + jnp.sum(g * z_prev, axis=0)
-        dh = dh + jnp.sum(g, axis=0)
-        dC = dC + _dC(g, s_t, K)
-        return (A * g + (g @ W) * (z_prev > 0), dA, dW, dh, dC), _ds(g, C)
+    # accumulate inside the loop: ∂W, ∂h and ∂C as one product ḡ_tᵀ [relu(z_{t−1}), 1, s_t]
+    # per step, ∂A as a (B, M) sum of ḡ_t ⊙ z_{t−1} reduced once after the loop
+    ones = jnp.ones((prev.shape[1], 1), dt)
 
-    zeros = (jnp.zeros(M, dt), jnp.zeros((M, M), dt), jnp.zeros(M, dt), jnp.zeros((M, K), dt))
-    (g0, dA, dW, dh, dC), ds = jax.lax.scan(body, (g_last, *zeros), (prev, s), reverse=True)
-    return dA, dW, dh, dC, g0, ds
+    def body(carry, xs):
+        g, dA_rows, acc = carry
+        z_prev, s_t = xs
+        acc = acc + g.T @ jnp.concatenate([jax.nn.relu(z_prev), ones, s_t], axis=1)
+        dA_rows = dA_rows + g * z_prev
+        return (A * g + (g @ W) * (z_prev > 0), dA_rows, acc), _ds(g, C)
+
+    init = (g_last, jnp.zeros_like(g_last), jnp.zeros((M, M + 1 + K), dt))
+    (g0, dA_rows, acc), ds = jax.lax.scan(body, init, (prev, s), reverse=True)
+    return jnp.sum(dA_rows, axis=0), acc[:, :M], acc[:, M], acc[:, M + 1 :], g0, ds
 
 
 _sequential.defvjp(_fwd, _bwd)
