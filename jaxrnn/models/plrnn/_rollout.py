@@ -116,12 +116,13 @@ def _fwd(A, W, h, C, z0, s):
 
 # From this batch size on, the reverse pass accumulates the parameter gradients inside its
 # loop; below it, it stacks the cotangents and contracts them after the loop. Measured
-# 2026-12-04 at 2841611 (the in-loop pass as below) on one core of the 2-core AMD EPYC VM
-# (float32 gradient, M = 40, T = 500, K = 2; after / inside, ms): B = 16: 2.62 / 3.99;
-# 32: 5.16 / 5.58; 48: 7.03 / 8.53; 64: 9.46 / 8.96; 128: 21.0 / 15.7; 256: 101 / 29.0.
-# The stacked (T, B, M) arrays of large batches cost more memory traffic and page faults
-# than the per-step (M×B)·(B×M) products they avoid.
-_IN_LOOP_FROM_BATCH = 64
+# 2026-12-04 at f46306c on one core of the 2-core AMD EPYC VM (float32 gradient, M = 40,
+# K = 2; after / inside, ms): T = 500: B = 16: 2.62 / 3.99; 32: 5.16 / 5.58; 48: 7.03 /
+# 8.53; 64: 9.46 / 8.96; 128: 21.0 / 15.7; 256: 101 / 29.0. T = 200: B = 32: 1.58 /
+# 2.26; 64: 4.31 / 4.31; 128: 7.45 / 6.40; and whole epochs of the fast protocol (B = 64,
+# T = 200) 5.4 s after, 5.5-6.1 s inside. The stacked (T, B, M) arrays of large batches
+# cost more memory traffic than the per-step (M×B)·(B×M) products they avoid.
+_IN_LOOP_FROM_BATCH = 128
 
 
 def _dC(g, s_t, K):
