@@ -92,8 +92,24 @@ def test_a_point_whose_seeds_all_diverged_is_judged_on_their_best_epochs(fig2, p
     assert row["verdict"] == "all diverged; best before: agrees"
     point["records"][0]["best"] = 0.5
     assert row["verdict"] != fig2.point_row(point, published)["verdict"]
-    assert fig2.point_row(point, published)["verdict"].startswith(
-        "all diverged; best before: misses (-0.4097")
+    # one seed against the spread of the 7 runs: 0.0057 √7 = 0.0151, with their SEM
+    # 2 √(0.0151² + 0.0057²) = 0.0322
+    assert fig2.point_row(point, published)["verdict"] == \
+        "all diverged; best before: misses (-0.4097, tol 0.0322)"
+
+
+def test_one_seed_is_judged_against_the_spread_of_the_authors_runs(fig2, published):
+    """MNIST iRNN: one seed at 0.828 against 0.750 ± 0.028 over 7 runs (0.661 to
+    0.819): 1.04 run standard deviations above their mean, which agrees; 2 SEM would not."""
+    rec = {"status": "completed", "best": 0.8281, "loss": 0.5, "epochs": 200}
+    point = {"task": "mnist", "model": "irnn", "T": 784, "protocol": "authors",
+             "seeds": [0], "wall_s": 1.0, "records": [rec]}
+    row = fig2.point_row(point, published)
+    assert row["sem_kept"] == 0.0 and row["verdict"] == "agrees"
+    assert fig2.verdict(0.8281, 0.0, {"mean": row["published_mean"],
+                                      "sem": row["published_sem"], "n": 7}).startswith("misses")
+    point["records"] = [rec, {**rec, "best": 0.9}]  # two seeds: their own SEM
+    assert fig2.point_row(point, published)["verdict"].startswith("misses")
 
 
 def test_a_tiny_point_runs_as_one_population_and_is_skipped_when_done(fig2, tmp_path):
