@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import operator
 import pathlib
 import subprocess
 import sys
@@ -40,8 +41,8 @@ jax.config.update("jax_enable_x64", True)  # this script's choice: float64 on bo
 
 import equinox as eqx  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
-
 from _authors_code import _import_gdplrnn, commit_of  # noqa: E402
+
 from jaxrnn.training import Trainer, config_from_dict, regulariser  # noqa: E402
 
 # (label, jaxrnn model, authors' network_structure, extra jaxrnn model keys, authors' kw)
@@ -53,22 +54,43 @@ MODELS = [
     ("LSTM, 10 units", "lstm", "LSTM", {"lstm_units": 10}, {"d_hidden": 10}),
     ("LSTM, 40 units", "lstm", "LSTM", {"lstm_units": 40}, {}),
     ("PLRNN", "plrnn", "PLRNN", {}, {}),
-    ("rPLRNN (τ = 5, 20 regularised units)", "rplrnn", "PLRNN", {"tau": 5.0},
-     {"protected_dimension": 20, "tau_A": 5, "tau_W": 5, "W_regularization_scheme": "R"}),
+    (
+        "rPLRNN (τ = 5, 20 regularised units)",
+        "rplrnn",
+        "PLRNN",
+        {"tau": 5.0},
+        {"protected_dimension": 20, "tau_A": 5, "tau_W": 5, "W_regularization_scheme": "R"},
+    ),
 ]
 # (task, T, batch, the authors' problem name)
-TASKS = [("addition", 50, 32, "Addition"), ("multiplication", 50, 32, "Multiplication"),
-         ("mnist", 784, 8, "MNIST")]
+TASKS = [
+    ("addition", 50, 32, "Addition"),
+    ("multiplication", 50, 32, "Multiplication"),
+    ("mnist", 784, 8, "MNIST"),
+]
 
 
 def _config(model: str, extra: dict, task: str, T: int, data_dir: str | None) -> dict:
     n_train = 64 if task != "mnist" else 16
-    return {"name": "x", "seed": 0,
-            "task": {"name": task, "T": T, "n_train": n_train, "n_test": 16,
-                     **({"data_dir": data_dir} if task == "mnist" else {})},
-            "model": {"name": model, "hidden_size": 40, "reduction": "mean",
-                      "init": "authors", **extra},
-            "train": {"batch_size": 8, "epochs": 1, "dtype": "float64"}}
+    return {
+        "name": "x",
+        "seed": 0,
+        "task": {
+            "name": task,
+            "T": T,
+            "n_train": n_train,
+            "n_test": 16,
+            **({"data_dir": data_dir} if task == "mnist" else {}),
+        },
+        "model": {
+            "name": model,
+            "hidden_size": 40,
+            "reduction": "mean",
+            "init": "authors",
+            **extra,
+        },
+        "train": {"batch_size": 8, "epochs": 1, "dtype": "float64"},
+    }
 
 
 def _authors_params(torch_model) -> dict:
@@ -83,24 +105,43 @@ def _copy_weights(model, theirs: dict, kind: str):
     """The authors' parameters in the jaxrnn model, and which of theirs each jaxrnn
     parameter is compared with: {jaxrnn path: [their names]}."""
     if kind == "plrnn":
-        pairs = {"A": ["A.weight"], "W_raw": ["W.weight"], "h": ["W.bias"],
-                 "C": ["C"], "mu0": ["mu0"], "observation.B": ["B.weight"]}
-        getters = {"A": lambda m: m.A, "W_raw": lambda m: m.W_raw, "h": lambda m: m.h,
-                   "C": lambda m: m.C, "mu0": lambda m: m.mu0,
-                   "observation.B": lambda m: m.observation.B}
+        pairs = {
+            "A": ["A.weight"],
+            "W_raw": ["W.weight"],
+            "h": ["W.bias"],
+            "C": ["C"],
+            "mu0": ["mu0"],
+            "observation.B": ["B.weight"],
+        }
+        getters = {
+            "A": lambda m: m.A,
+            "W_raw": lambda m: m.W_raw,
+            "h": lambda m: m.h,
+            "C": lambda m: m.C,
+            "mu0": lambda m: m.mu0,
+            "observation.B": lambda m: m.observation.B,
+        }
         values = {k: _to_jax(theirs[v[0]]) for k, v in pairs.items()}
     elif kind == "lstm":
-        pairs = {"W_x": ["rnn.weight_ih_l0"], "W_h": ["rnn.weight_hh_l0"],
-                 "bias": ["rnn.bias_ih_l0", "rnn.bias_hh_l0"], "V": ["output_weights.weight"],
-                 "c": ["output_weights.bias"]}
-        getters = {k: (lambda k: lambda m: getattr(m, k))(k) for k in pairs}
+        pairs = {
+            "W_x": ["rnn.weight_ih_l0"],
+            "W_h": ["rnn.weight_hh_l0"],
+            "bias": ["rnn.bias_ih_l0", "rnn.bias_hh_l0"],
+            "V": ["output_weights.weight"],
+            "c": ["output_weights.bias"],
+        }
+        getters = {k: operator.attrgetter(k) for k in pairs}
         values = {k: _to_jax(theirs[v[0]]) for k, v in pairs.items()}
         values["bias"] = _to_jax(theirs["rnn.bias_ih_l0"] + theirs["rnn.bias_hh_l0"])
     else:
-        pairs = {"W": ["rnn.weight_hh_l0"], "U": ["rnn.weight_ih_l0"],
-                 "b": ["rnn.bias_ih_l0", "rnn.bias_hh_l0"], "V": ["output_weights.weight"],
-                 "c": ["output_weights.bias"]}
-        getters = {k: (lambda k: lambda m: getattr(m, k))(k) for k in pairs}
+        pairs = {
+            "W": ["rnn.weight_hh_l0"],
+            "U": ["rnn.weight_ih_l0"],
+            "b": ["rnn.bias_ih_l0", "rnn.bias_hh_l0"],
+            "V": ["output_weights.weight"],
+            "c": ["output_weights.bias"],
+        }
+        getters = {k: operator.attrgetter(k) for k in pairs}
         values = {k: _to_jax(theirs[v[0]]) for k, v in pairs.items()}
         values["b"] = _to_jax(theirs["rnn.bias_ih_l0"] + theirs["rnn.bias_hh_l0"])
     for k, v in values.items():
@@ -130,8 +171,9 @@ def compare(gd, model_entry, task_entry, data_dir) -> dict:
     x, y = x[:B], y[:B]
 
     kw = {"d_hidden": 40, "seed": 1, **their_kw}
-    t_config = training.TrainingConfig(network_structure=structure, problem=problem,
-                                       learning_rate=1e-3, **kw)
+    t_config = training.TrainingConfig(
+        network_structure=structure, problem=problem, learning_rate=1e-3, **kw
+    )
     theirs = training.create_model(t_config).double()
     inputs = torch.from_numpy(x.astype(np.float64))
     if task == "mnist":
@@ -167,20 +209,32 @@ def compare(gd, model_entry, task_entry, data_dir) -> dict:
         for n in names:
             gt = params_t[n].grad
             grad_rel[f"{k} ~ {n}"] = _rel(g, gt.numpy())
-    return {"label": label, "task": f"{task} T = {T}, B = {B}",
-            "out": _rel(out_j, out_t.detach().numpy()),
-            "loss": _rel(loss_j, loss_t.detach().numpy()), "grads": grad_rel,
-            "loss_value": float(loss_j)}
+    return {
+        "label": label,
+        "task": f"{task} T = {T}, B = {B}",
+        "out": _rel(out_j, out_t.detach().numpy()),
+        "loss": _rel(loss_j, loss_t.detach().numpy()),
+        "grads": grad_rel,
+        "loss_value": float(loss_j),
+    }
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--authors-code", required=True, type=pathlib.Path,
-                   help="a checkout of https://github.com/DurstewitzLab/reg-PLRNN")
-    p.add_argument("--out", type=pathlib.Path, default=ROOT / "experiments" /
-                   "baselines_vs_authors_code")
-    p.add_argument("--data-dir", default=None, help="the MNIST IDX files (default: "
-                   "$JAXRNN_DATA or the repository's shared/data/mnist)")
+    p.add_argument(
+        "--authors-code",
+        required=True,
+        type=pathlib.Path,
+        help="a checkout of https://github.com/DurstewitzLab/reg-PLRNN",
+    )
+    p.add_argument(
+        "--out", type=pathlib.Path, default=ROOT / "experiments" / "baselines_vs_authors_code"
+    )
+    p.add_argument(
+        "--data-dir",
+        default=None,
+        help="the MNIST IDX files (default: $JAXRNN_DATA or the repository's shared/data/mnist)",
+    )
     args = p.parse_args(argv)
     try:
         import torch
@@ -196,11 +250,15 @@ def main(argv=None) -> int:
         for model_entry in MODELS:
             r = compare((datasets, training), model_entry, task_entry, args.data_dir)
             worst = max(r["grads"].values())
-            print(f"{r['task']:>32} | {r['label']:<38} read-out {r['out']:.1e}  loss "
-                  f"{r['loss']:.1e}  worst gradient {worst:.1e}", flush=True)
+            print(
+                f"{r['task']:>32} | {r['label']:<38} read-out {r['out']:.1e}  loss "
+                f"{r['loss']:.1e}  worst gradient {worst:.1e}",
+                flush=True,
+            )
             rows.append(r)
-    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                          capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
     lines = [
         "# jaxrnn's Fig. 2 models against the authors' code: same weights, same batch",
         "",
@@ -217,8 +275,10 @@ def main(argv=None) -> int:
     ]
     for r in rows:
         name, worst = max(r["grads"].items(), key=lambda kv: kv[1])
-        lines.append(f"| {r['task']} | {r['label']} | {r['out']:.1e} | {r['loss']:.1e} | "
-                     f"{worst:.1e} | {name} |")
+        lines.append(
+            f"| {r['task']} | {r['label']} | {r['out']:.1e} | {r['loss']:.1e} | "
+            f"{worst:.1e} | {name} |"
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out / 'results.md'}")
