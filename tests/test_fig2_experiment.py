@@ -90,6 +90,10 @@ def test_a_point_whose_seeds_all_diverged_is_judged_on_their_best_epochs(fig2, p
     row = fig2.point_row(point, published)
     assert row["n_kept"] == 0 and math.isnan(row["mean_kept"])
     assert row["verdict"] == "all diverged; best before: agrees"
+    assert row["loss_mean"] == 0.25  # its loss bar too: the best epoch before it
+    point["records"].append({"status": "completed", "best": 0.9, "loss": 0.4, "epochs": 200})
+    assert fig2.point_row(point, published)["loss_mean"] == 0.4  # else: the kept seeds only
+    point["records"] = point["records"][:1]
     point["records"][0]["best"] = 0.5
     assert row["verdict"] != fig2.point_row(point, published)["verdict"]
     # one seed against the spread of the 7 runs: 0.0057 √7 = 0.0151, with their SEM
