@@ -64,7 +64,7 @@ def test_a_killed_process_ends_the_run_and_two_processes_resume_it_to_one_proces
            "--no-progress", "--distributed", "--timeout", "10"]
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     launcher = subprocess.Popen([sys.executable, "-m", "jaxrnn.launch", "--processes", "2",
-                                 "--timeout", "3", "--", *cli], env=env,
+                                 "--timeout", "1", "--", *cli], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     chunks = tmp_path / "two" / "chunks"
     deadline = time.monotonic() + 120

@@ -14,6 +14,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
@@ -24,7 +26,18 @@ def _python(code: str, tmp_path: pathlib.Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600)
 
 
-def test_import_train_sweep_leave_x64_and_backend_alone(tmp_path):
+CONFIG64 = {"name": "t", "seed": 0,
+            "task": {"name": "addition", "T": 20, "n_train": 64, "n_test": 32},
+            "model": {"name": "rplrnn", "hidden_size": 4},
+            "train": {"batch_size": 16, "epochs": 1, "dtype": "float64"}}
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory):
+    """One fresh interpreter (x64 off, no backend chosen) runs the library's checks and
+    then the CLI's float64 run; its JSON report (one interpreter start for both tests)."""
+    tmp_path = tmp_path_factory.mktemp("fresh")
+    (tmp_path / "c64.yaml").write_text(json.dumps(CONFIG64))
     code = """
         import json, pathlib, matplotlib
         matplotlib.use("svg")   # the caller's choice, which jaxrnn must keep
@@ -55,15 +68,24 @@ def test_import_train_sweep_leave_x64_and_backend_alone(tmp_path):
             refused = None
         except ValueError as e:
             refused = str(e)
+        x64_after_refusal = jax.config.jax_enable_x64
+        from jaxrnn.cli import main  # the CLI owns its process: it may turn x64 on
+        cli_rc = main(["train", "c64.yaml", "--out", "run64", "--no-progress"])
+        cli_status = json.loads(pathlib.Path("run64/summary.json").read_text())["status"]
         print(json.dumps({"before": before, "after": after, "status": summary["status"],
-                          "refused": refused, "x64_after_refusal": jax.config.jax_enable_x64,
-                           "rows": len(rows),
-                           "png": [pathlib.Path("run/curves.png").is_file(),
-                                   pathlib.Path("sweep/heatmap.png").is_file()]}))
+                          "refused": refused, "x64_after_refusal": x64_after_refusal,
+                          "rows": len(rows),
+                          "png": [pathlib.Path("run/curves.png").is_file(),
+                                  pathlib.Path("sweep/heatmap.png").is_file()],
+                          "cli": [cli_rc, cli_status, jax.config.jax_enable_x64]}))
     """
     proc = _python(code, tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_import_train_sweep_leave_x64_and_backend_alone(fresh):
+    out = fresh
     assert out["before"] == [False, "svg"]
     assert out["after"] == out["before"]
     assert out["status"] == "completed" and out["rows"] == 4 and out["png"] == [True, True]
@@ -72,16 +94,8 @@ def test_import_train_sweep_leave_x64_and_backend_alone(tmp_path):
     assert "jax_enable_x64" in out["refused"] and out["x64_after_refusal"] is False
 
 
-def test_the_cli_turns_x64_on_for_a_float64_run(tmp_path):
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(json.dumps({"name": "t", "seed": 0,
-                               "task": {"name": "addition", "T": 20, "n_train": 64,
-                                        "n_test": 32},
-                               "model": {"name": "rplrnn", "hidden_size": 4},
-                               "train": {"batch_size": 16, "epochs": 1, "dtype": "float64"}}))
-    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
-    proc = subprocess.run([sys.executable, "-m", "jaxrnn.cli", "train", str(cfg), "--out",
-                           str(tmp_path / "run"), "--no-progress"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert json.loads((tmp_path / "run" / "summary.json").read_text())["status"] == "completed"
+def test_the_cli_turns_x64_on_for_a_float64_run(fresh):
+    """In the same fresh interpreter, after the library left x64 off: ``jaxrnn train`` of
+    a float64 config turns it on and completes the run."""
+    assert fresh["x64_after_refusal"] is False
+    assert fresh["cli"] == [0, "completed", True]
