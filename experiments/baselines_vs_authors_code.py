@@ -101,54 +101,45 @@ def _to_jax(p) -> jnp.ndarray:
     return jnp.asarray(p.detach().numpy())
 
 
+# jaxrnn parameter (attribute path) -> the authors' parameters it stands for: it equals
+# their sum (nn.RNN's and nn.LSTM's two biases are only ever added by the cell)
+PARAMETER_MAPS = {
+    "plrnn": {
+        "A": ["A.weight"],
+        "W_raw": ["W.weight"],
+        "h": ["W.bias"],
+        "C": ["C"],
+        "mu0": ["mu0"],
+        "observation.B": ["B.weight"],
+    },
+    "lstm": {
+        "W_x": ["rnn.weight_ih_l0"],
+        "W_h": ["rnn.weight_hh_l0"],
+        "bias": ["rnn.bias_ih_l0", "rnn.bias_hh_l0"],
+        "V": ["output_weights.weight"],
+        "c": ["output_weights.bias"],
+    },
+    "rnn": {
+        "W": ["rnn.weight_hh_l0"],
+        "U": ["rnn.weight_ih_l0"],
+        "b": ["rnn.bias_ih_l0", "rnn.bias_hh_l0"],
+        "V": ["output_weights.weight"],
+        "c": ["output_weights.bias"],
+    },
+}
+
+
 def _copy_weights(model, theirs: dict, kind: str):
-    """The authors' parameters in the jaxrnn model, and which of theirs each jaxrnn
-    parameter is compared with: {jaxrnn path: [their names]}."""
-    if kind == "plrnn":
-        pairs = {
-            "A": ["A.weight"],
-            "W_raw": ["W.weight"],
-            "h": ["W.bias"],
-            "C": ["C"],
-            "mu0": ["mu0"],
-            "observation.B": ["B.weight"],
-        }
-        getters = {
-            "A": lambda m: m.A,
-            "W_raw": lambda m: m.W_raw,
-            "h": lambda m: m.h,
-            "C": lambda m: m.C,
-            "mu0": lambda m: m.mu0,
-            "observation.B": lambda m: m.observation.B,
-        }
-        values = {k: _to_jax(theirs[v[0]]) for k, v in pairs.items()}
-    elif kind == "lstm":
-        pairs = {
-            "W_x": ["rnn.weight_ih_l0"],
-            "W_h": ["rnn.weight_hh_l0"],
-            "bias": ["rnn.bias_ih_l0", "rnn.bias_hh_l0"],
-            "V": ["output_weights.weight"],
-            "c": ["output_weights.bias"],
-        }
-        getters = {k: operator.attrgetter(k) for k in pairs}
-        values = {k: _to_jax(theirs[v[0]]) for k, v in pairs.items()}
-        values["bias"] = _to_jax(theirs["rnn.bias_ih_l0"] + theirs["rnn.bias_hh_l0"])
-    else:
-        pairs = {
-            "W": ["rnn.weight_hh_l0"],
-            "U": ["rnn.weight_ih_l0"],
-            "b": ["rnn.bias_ih_l0", "rnn.bias_hh_l0"],
-            "V": ["output_weights.weight"],
-            "c": ["output_weights.bias"],
-        }
-        getters = {k: operator.attrgetter(k) for k in pairs}
-        values = {k: _to_jax(theirs[v[0]]) for k, v in pairs.items()}
-        values["b"] = _to_jax(theirs["rnn.bias_ih_l0"] + theirs["rnn.bias_hh_l0"])
-    for k, v in values.items():
+    """The authors' parameters in the jaxrnn model; returns it, the map {jaxrnn path:
+    [their names]} and a getter per jaxrnn path."""
+    pairs = PARAMETER_MAPS[kind]
+    getters = {k: operator.attrgetter(k) for k in pairs}
+    for k, names in pairs.items():
+        value = _to_jax(sum(theirs[n] for n in names))
         old = getters[k](model)
-        if old.shape != v.shape:
-            raise SystemExit(f"{k}: jaxrnn shape {old.shape}, the authors' {tuple(v.shape)}")
-        model = eqx.tree_at(getters[k], model, v.astype(old.dtype))
+        if old.shape != value.shape:
+            raise SystemExit(f"{k}: jaxrnn shape {old.shape}, the authors' {value.shape}")
+        model = eqx.tree_at(getters[k], model, value.astype(old.dtype))
     return model, pairs, getters
 
 
