@@ -59,10 +59,7 @@ def fresh(tmp_path_factory):
         rows = run_sweep(spec, pathlib.Path("sweep"), progress=False)
         after = (jax.config.jax_enable_x64, matplotlib.get_backend())
         from jaxrnn.training import Trainer
-        cfg64 = config_from_dict({"name": "t", "seed": 0,
-            "task": {"name": "addition", "T": 20, "n_train": 64, "n_test": 32},
-            "model": {"name": "rplrnn", "hidden_size": 4},
-            "train": {"batch_size": 16, "epochs": 1, "dtype": "float64"}})
+        cfg64 = config_from_dict(json.loads(pathlib.Path("c64.yaml").read_text()))
         try:
             Trainer(cfg64)
             refused = None
