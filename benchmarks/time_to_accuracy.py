@@ -5,7 +5,7 @@ jaxrnn's protocols and, measured in the same run, the authors' own training code
 jaxrnn protocols:
 
 - **fast**: ``configs/fast/addition_rplrnn.yaml`` (B = 64, clip 3, Adam 1e-3 with a
-  500-step warm-up and a cosine decay over 20 epochs, z₀ = 0).
+  500-step warm-up and a cosine decay over 12 epochs, z₀ = 0).
 - **shipped**: ``configs/addition_rplrnn.yaml`` as it is (B = 500, clip 3, Adam 1e-3
   with a cosine decay over 120 epochs, z₀ = 0). The next two override it:
 - **authors' protocol**: B = 500, clip 3, constant Adam 1e-3, learned μ₀ — what the
