@@ -35,7 +35,13 @@ Points:
 
 **Resumable**: a finished point is skipped (its row is in ``points.jsonl``); an
 interrupted one resumes from its population directory. Kill it at any time and start the
-same command again. After every point: ``results.csv`` (one row per point: n seeds, n
+same command again. A point longer than the time a machine is held carries over in git:
+stop the runner (SIGTERM: the population checkpoints and ends as interrupted), commit the
+point's population directory with its checkpoint (``git add -f .../last.eqx``; finished
+points keep only their members' files), and start the runner again from a checkout of
+that commit; the resumed run equals an uninterrupted one, and ``wall`` adds up the
+pieces. Resume only under unchanged training code; the row records the commit that
+finished the point. After every point: ``results.csv`` (one row per point: n seeds, n
 diverged, mean ± SEM over all seeds, mean ± SEM over the seeds that did not diverge (the
 authors' convention), the published mean ± SEM (n), the protocol, the verdict),
 ``results.md`` and ``fig2.png``. Rows of earlier single-seed runs (``single_runs.csv``,
@@ -532,6 +538,17 @@ def lstm_curves(out: pathlib.Path) -> None:
 
 
 # ---------------------------------------------------------------- main
+def run_order(plan, out: pathlib.Path, protocol: str) -> list:
+    """The points of ``plan`` without a row in ``points.jsonl``: those already started (a
+    population directory, e.g. one carried over in git) first, then the rest, each group
+    in plan order."""
+    done = {(q["task"], q["model"], int(q["T"]), q["protocol"]) for q in read_points(out)}
+    todo = [q for q in plan if (*q[:3], protocol) not in done]
+    started = [(out / "populations" / protocol / name(*q[:3]) / "population.yaml").is_file()
+               for q in todo]
+    return [q for q, s in zip(todo, started) if s] + [q for q, s in zip(todo, started) if not s]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=pathlib.Path, default=pathlib.Path("experiments/fig2"))
@@ -557,15 +574,14 @@ def main(argv=None) -> int:
                   key=lambda q: cost(q, args.protocol))
     if args.only:
         plan = [q for q in plan if name(*q[:3]) in args.only]
-    done = {(q["task"], q["model"], int(q["T"]), q["protocol"]) for q in read_points(args.out)}
-    todo = [q for q in plan if (*q[:3], args.protocol) not in done]
+    todo = run_order(plan, args.out, args.protocol)
     cmd = "python experiments/fig2_benchmarks.py --out " + str(args.out)
     run_cmd = f"`{cmd}{' --all' if args.all else ''} --protocol {args.protocol}`"
     todo_txt = [(f"{name(*q[:3])} ({q[3]} seed{'s' if q[3] > 1 else ''})", run_cmd)
                 for q in todo]
     if args.plan:
         total = sum(cost(q, args.protocol) for q in plan)
-        for q in plan:
+        for q in todo + [q for q in plan if q not in todo]:  # in the order they run
             print(f"{name(*q[:3]):32s} seeds {q[3]}  share {cost(q, args.protocol) / total:6.1%}"
                   f"  {'done' if q not in todo else ''}")
         return 0

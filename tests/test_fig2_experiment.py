@@ -157,3 +157,20 @@ def test_each_protocol_configures_what_the_authors_ran(fig2):
     j = {m: configs["authors_jaxrnn_init", m].model for m in ("rnn", "l2rnn", "lstm")}
     assert j["rnn"].init is None and j["l2rnn"].l2 > 0 and j["lstm"].lstm_units == 40
     assert configs["shipped", "lstm"].model.lstm_units is None
+
+
+def test_started_points_run_first_then_the_plan_order(fig2, published, tmp_path):
+    """A point with a population directory but no row (interrupted, or carried over in
+    git) resumes before any new point starts; finished points are left out."""
+    plan = sorted(fig2.required_points(published), key=lambda q: fig2.cost(q, "authors"))
+    first, finished, started = plan[0], plan[1], plan[-1]
+    (tmp_path / "points.jsonl").write_text(
+        '{"task": "%s", "model": "%s", "T": %d, "protocol": "authors"}\n' % finished[:3])
+    assert fig2.run_order(plan, tmp_path, "authors")[:2] == [first, plan[2]]
+    pop = tmp_path / "populations" / "authors" / fig2.name(*started[:3])
+    pop.mkdir(parents=True)
+    (pop / "population.yaml").write_text("{}")
+    order = fig2.run_order(plan, tmp_path, "authors")
+    assert order[0] == started and order[1] == first
+    assert finished not in order and len(order) == len(plan) - 1
+    assert fig2.run_order(plan, tmp_path, "shipped")[0] == first  # another protocol's dir
