@@ -298,9 +298,13 @@ def point_row(p: dict, pub: dict) -> dict:
         # one seed is one draw from the distribution of runs: its SEM is their spread,
         # the published SEM × √n (as the authors' n runs estimate it)
         one = math.sqrt(ref["n"]) * ref["sem"]
-        row["verdict"] = (
-            verdict(mk, one if len(kept) == 1 else sk, ref) if math.isfinite(mk) else
-            f"all diverged; best before: {verdict(mean, one if len(recs) == 1 else sem, ref)}")
+        if math.isfinite(mk):
+            row["verdict"] = verdict(mk, one if len(kept) == 1 else sk, ref)
+        elif math.isfinite(mean):
+            row["verdict"] = ("all diverged; best before: "
+                              + verdict(mean, one if len(recs) == 1 else sem, ref))
+        else:  # no seed had a finite epoch: nothing to compare
+            row["verdict"] = "all diverged in their first epoch"
     else:
         row.update(published_mean=None, published_sem=None, published_n=None,
                    published_loss=None, verdict="no published point")

@@ -100,6 +100,11 @@ def test_a_point_whose_seeds_all_diverged_is_judged_on_their_best_epochs(fig2, p
     # 2 √(0.0151² + 0.0057²) = 0.0322
     assert fig2.point_row(point, published)["verdict"] == \
         "all diverged; best before: misses (-0.4097, tol 0.0322)"
+    # addition iRNN T = 400: every seed's first epoch was already inf
+    nan = {"status": "diverged", "best": math.nan, "loss": math.nan, "epochs": 1}
+    row = fig2.point_row({"task": "addition", "model": "irnn", "T": 400, "protocol": "authors",
+                          "seeds": [0, 1, 2], "wall_s": 1.0, "records": [nan] * 3}, published)
+    assert row["verdict"] == "all diverged in their first epoch" and row["n_diverged"] == 3
 
 
 def test_one_seed_is_judged_against_the_spread_of_the_authors_runs(fig2, published):
