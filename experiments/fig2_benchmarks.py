@@ -387,8 +387,9 @@ def write_report(out: pathlib.Path, pub: dict, todo: list[tuple[str, str]]) -> N
             f"| {r['epochs']} | {float(r['wall_s']) / 60:.0f} min | {r['measured']}"
             f"{' at ' + r['commit'] if r['commit'] else ''} |")
     if todo:
-        lines += ["", f"Not run yet, {len(todo)} points (cheapest first; {todo[0][1]} runs "
-                  "them): " + ", ".join(t[0] for t in todo) + "."]
+        lines += ["", f"Not run yet, {len(todo)} points (in the order the runner takes them: "
+                  f"those already started first, then the cheapest; {todo[0][1]} runs them): "
+                  + ", ".join(t[0] for t in todo) + "."]
     (out / "results.md").write_text("\n".join(lines) + "\n")
     plot(out, rows, pub)
     lstm_curves(out)
