@@ -41,7 +41,9 @@ point's population directory with its checkpoint (``git add -f .../last.eqx``; f
 points keep only their members' files), and start the runner again from a checkout of
 that commit; the resumed run equals an uninterrupted one, and ``wall`` adds up the
 pieces. Resume only under unchanged training code; the row records the commit that
-finished the point. After every point: ``results.csv`` (one row per point: n seeds, n
+finished the point. Several runners may share the grid (one per core, or ``--only`` for
+one point): a point another runner is training is skipped (``[busy]``, its population
+directory's lock), and one that another finished meanwhile is not run again. After every point: ``results.csv`` (one row per point: n seeds, n
 diverged, mean ± SEM over all seeds, mean ± SEM over the seeds that did not diverge (the
 authors' convention), the published mean ± SEM (n), the protocol, the verdict),
 ``results.md`` and ``fig2.png``. Rows of earlier single-seed runs (``single_runs.csv``,
@@ -596,9 +598,16 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
+    from jaxrnn.training import RunInUse
+
     for k, q in enumerate(todo):
+        if q not in run_order([q], args.out, args.protocol):
+            continue  # finished meanwhile by another runner
         try:
             point = run_point(q, args, commit)
+        except RunInUse as e:  # another runner trains it (its population directory's lock)
+            print(f"[busy] {name(*q[:3])}: {e}; skipped", flush=True)
+            continue
         except KeyboardInterrupt:
             point = None
         if point is None:

@@ -140,6 +140,19 @@ def test_a_tiny_point_runs_as_one_population_and_is_skipped_when_done(fig2, tmp_
     assert (tmp_path / "points.jsonl").read_text() == before
 
 
+def test_a_point_another_runner_is_training_is_skipped(fig2, tmp_path, capsys):
+    from test_training import lock_held_by_another_process
+
+    argv = ["--out", str(tmp_path), "--only", "addition_rnn_T20",
+            "--published", str(ROOT / "experiments" / "fig2" / "published.csv")]
+    pop = tmp_path / "populations" / "authors" / "addition_rnn_T20"
+    with lock_held_by_another_process(pop) as pid:
+        assert fig2.main(argv) == 0
+    out = capsys.readouterr().out
+    assert f"[busy] addition_rnn_T20: {pop} is in use by another process (pid {pid})" in out
+    assert not (tmp_path / "points.jsonl").exists() and not (pop / "population.yaml").exists()
+
+
 def test_each_protocol_configures_what_the_authors_ran(fig2):
     """``authors``: the baselines initialised as the authors' code, the L2RNN without its
     penalty, the LSTM at 40 units and 500 epochs, μ₀ learned by the PLRNN family only;

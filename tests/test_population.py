@@ -4,9 +4,11 @@ import json
 
 import numpy as np
 import pytest
+from test_training import lock_held_by_another_process
 
 from jaxrnn.training import (
     ConfigError,
+    RunInUse,
     Trainer,
     config_from_dict,
     population_configs,
@@ -77,6 +79,9 @@ def test_population_resume_matches_uninterrupted(tmp_path):
     base = config_from_dict(BASE)
     train_population(base, CHANGES[:2], tmp_path / "full", progress=False)
     train_population(base, CHANGES[:2], tmp_path / "part", progress=False, stop_after_epochs=1)
+    with lock_held_by_another_process(tmp_path / "part") as pid:  # refused, not interleaved
+        with pytest.raises(RunInUse, match=f"pid {pid}"):
+            train_population(None, None, tmp_path / "part", resume=True, progress=False)
     train_population(None, None, tmp_path / "part", resume=True, progress=False)
     for name in ("pop-000", "pop-001"):
         a = (tmp_path / "full" / "members" / name / "best.eqx").read_bytes()

@@ -1,7 +1,10 @@
 """Trainer, run directory, resume, configs and the CLI (small sizes)."""
 
+import contextlib
 import json
 import pathlib
+import subprocess
+import sys
 
 import equinox as eqx
 import jax
@@ -15,6 +18,7 @@ import jaxrnn
 from jaxrnn.cli import main
 from jaxrnn.training import (
     ConfigError,
+    RunInUse,
     Trainer,
     TrainingDiverged,
     config_from_dict,
@@ -115,7 +119,33 @@ def test_run_directory_is_complete_and_evaluate_reproduces_it(tmp_path):
                                                         jax.tree_util.tree_leaves(last)))
 
 
-def test_resume_reproduces_the_uninterrupted_parameters(tmp_path):
+# A process that holds a run directory's lock (jaxrnn.training._run_lock, loaded by its path
+# without the package, so it starts in milliseconds) until it is killed.
+HOLDER = """
+import importlib.util, sys, time
+spec = importlib.util.spec_from_file_location("run_lock", sys.argv[1])
+mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+with mod.run_lock(sys.argv[2]):
+    print("held", flush=True)
+    time.sleep(300)
+"""
+
+
+@contextlib.contextmanager
+def lock_held_by_another_process(run_dir):
+    """Yields the pid of a live process holding ``run_dir``'s lock; kills it (-9) after."""
+    path = ROOT / "jaxrnn" / "training" / "_run_lock.py"
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), str(run_dir)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        yield proc.pid
+    finally:
+        proc.kill()  # SIGKILL: the operating system drops the lock
+        proc.communicate(timeout=30)  # reaps it and closes the pipe
+
+
+def test_resume_reproduces_the_uninterrupted_parameters(tmp_path, capsys):
     full = tmp_path / "full"
     train(tiny(), full, progress=False)
     part = tmp_path / "part"
@@ -124,7 +154,20 @@ def test_resume_reproduces_the_uninterrupted_parameters(tmp_path):
     # a kill -9 mid-epoch 2 leaves an extra metrics line behind; resuming must drop it
     with open(part / "metrics.jsonl", "a") as f:
         f.write(json.dumps({"epoch": 2, "test_loss": 0.0, "test_frac_correct": 0.0}) + "\n")
-    resumed = train(None, part, resume=True, progress=False)
+
+    def files():
+        return {f.name: f.read_bytes() for f in part.iterdir() if f.name != ".lock"}
+
+    before = files()
+    with lock_held_by_another_process(part) as pid:  # a second process is refused, untouched
+        with pytest.raises(RunInUse, match=f"{part} is in use by another process \\(pid {pid}\\)"):
+            train(None, part, resume=True, progress=False)
+        capsys.readouterr()
+        assert main(["train", "--resume", str(part), "--no-progress"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"(pid {pid})" in err[0], err
+        assert files() == before
+    resumed = train(None, part, resume=True, progress=False)  # killed holder: lock released
     assert resumed["epochs_completed"] == 3
     config = tiny()
     template = Trainer(config).init_state()

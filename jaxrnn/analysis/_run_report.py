@@ -25,7 +25,7 @@ from ..models import PLRNN
 from ..models.plrnn._regions import region_matrices
 from ..training._config_loading import config_from_dict
 from ..training._model_zoo import PLRNN_MODELS
-from ..training._run_dir import checkpoint_params
+from ..training._run_read import checkpoint_params
 from ._lyapunov import kaplan_yorke_dimension, lyapunov_spectrum
 from ._plrnn_cycles import MAX_SEQUENCES, cycles, exhaustive_feasible, trajectory_seeds
 

@@ -27,7 +27,7 @@ from ..training import POPULATION_KEYS, load_config, population_configs, train_p
 from ..training._checkpoint import write_csv
 from ..training._objectives import objective_class
 from ..training._population import check_population
-from ..training._run_dir import RunExists
+from ..training._run_lock import RunExists
 from ._sweep_file import SweepError, SweepSpec
 from ._system_studies import make_study
 

@@ -24,11 +24,12 @@ from ._population import POPULATION_KEYS as POPULATION_KEYS
 from ._population import population_configs as population_configs
 from ._reconstruction_objective import free_run as free_run
 from ._reconstruction_objective import teacher_forced_loss as teacher_forced_loss
-from ._run_dir import RunExists as RunExists
-from ._run_dir import evaluate_run as evaluate_run
-from ._run_dir import load_model as load_model
 from ._run_dir import train as train
 from ._run_dir import train_population as train_population
+from ._run_lock import RunExists as RunExists
+from ._run_lock import RunInUse as RunInUse
+from ._run_read import evaluate_run as evaluate_run
+from ._run_read import load_model as load_model
 from ._state import TrainState as TrainState
 from ._trainer import Trainer as Trainer
 from ._trainer import TrainingDiverged as TrainingDiverged
@@ -57,6 +58,7 @@ __all__ = [
     "free_run",
     "teacher_forced_loss",
     "RunExists",
+    "RunInUse",
     "evaluate_run",
     "load_model",
     "train",

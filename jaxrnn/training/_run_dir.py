@@ -28,40 +28,31 @@ it freezes only that member. ``train.stop_at`` and ``train.patience`` end a run
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
 
-import equinox as eqx
 import yaml
 
 from .._distributed import barrier, is_writer
 from .._validate import require_x64
-from ._checkpoint import (
-    load_tree,
-    write_csv,
-    write_text,
-)
+from ._checkpoint import write_csv, write_text
 from ._config import Config
 from ._config_loading import config_from_dict, config_to_dict
 from ._config_resolved import resolved_config_dict
-from ._em_run import em_data, evaluate_em, train_em
+from ._em_run import em_data, train_em
 from ._fit import fit
-from ._population import member_slice, population_configs, stack_members
+from ._population import population_configs
+from ._run_lock import RunExists, RunInUse, run_lock
 from ._trainer import Trainer
 
 __all__ = [
     "RunExists",
+    "RunInUse",
     "train",
     "train_population",
-    "evaluate_run",
-    "load_model",
-    "checkpoint_params",
 ]
-
-
-class RunExists(FileExistsError):
-    """The output directory already holds a run."""
 
 
 def _read_config(run_dir: pathlib.Path) -> Config:
@@ -107,7 +98,9 @@ def train(
 
     The summary (as written to ``summary.json``): ``status`` (``completed``,
     ``diverged``, ``stopped_early``, ``interrupted``), best and final metrics,
-    wall time. Raises `TrainingDiverged` after writing it when the loss blew up.
+    wall time. Raises `TrainingDiverged` after writing it when the loss blew up,
+    `RunExists` for a new run where one is, and `RunInUse` while another process
+    trains in ``run_dir``.
     """
     run_dir = pathlib.Path(run_dir)
     if resume:
@@ -122,31 +115,32 @@ def train(
     if config.train.method == "em":
         require_x64("train.method: em")
         data = em_data(config, data_dir)  # bad data is refused before anything is written
-        run_dir.mkdir(parents=True, exist_ok=True)
+        with run_lock(run_dir):  # RunInUse while another process trains here
+            if not resume:
+                write_text(
+                    run_dir / "config.yaml",
+                    yaml.safe_dump(resolved_config_dict(config), sort_keys=False),
+                )
+            elif (done := _em_finished(run_dir)) is not None:
+                return done  # a finished fit is kept; an unfinished one is fitted again
+            return train_em(config, run_dir, data=data, progress=progress)
+    trainer = Trainer(config, data_dir=data_dir)
+    with run_lock(run_dir):
         if not resume:
             write_text(
                 run_dir / "config.yaml",
                 yaml.safe_dump(resolved_config_dict(config), sort_keys=False),
             )
-        elif (done := _em_finished(run_dir)) is not None:
-            return done  # a finished fit is kept; an unfinished one is fitted again
-        return train_em(config, run_dir, data=data, progress=progress)
-    trainer = Trainer(config, data_dir=data_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if not resume:
-        write_text(
-            run_dir / "config.yaml", yaml.safe_dump(resolved_config_dict(config), sort_keys=False)
-        )
-    return fit(
-        trainer,
-        [run_dir],
-        run_dir,
-        resume=resume,
-        progress=progress,
-        stop_after_epochs=stop_after_epochs,
-        label=config.name,
-        raise_on_divergence=True,
-    )[0]
+        return fit(
+            trainer,
+            [run_dir],
+            run_dir,
+            resume=resume,
+            progress=progress,
+            stop_after_epochs=stop_after_epochs,
+            label=config.name,
+            raise_on_divergence=True,
+        )[0]
 
 
 def train_population(
@@ -177,7 +171,8 @@ def train_population(
     **Returns:**
 
     The member summaries, in order; a diverged member is frozen and marked
-    ``diverged`` while the others train on.
+    ``diverged`` while the others train on. Raises `RunInUse` while another
+    process trains in ``run_dir``.
     """
     run_dir = pathlib.Path(run_dir)
     spec = run_dir / "population.yaml"
@@ -194,16 +189,26 @@ def train_population(
         raise ValueError("train_population: give base and changes, or resume=True")
     members = population_configs(base, changes)
     trainer = Trainer(members[0], members=members, data_dir=data_dir)
-    dirs = [run_dir / "members" / c.name for c in members]
-    barrier("jaxrnn train_population: checked")  # every process looked before any writes
     writer = is_writer()  # several processes: process 0 writes, every process trains
+    # process 0 holds the directory (RunInUse while another job trains there)
+    with run_lock(run_dir) if writer else contextlib.nullcontext():
+        barrier("jaxrnn train_population: checked")  # every process looked before any writes
+        return _train_members(
+            base, changes, members, trainer, run_dir, resume, progress, stop_after_epochs, writer
+        )
+
+
+def _train_members(
+    base, changes, members, trainer, run_dir, resume, progress, stop_after_epochs, writer
+) -> list[dict]:
+    dirs = [run_dir / "members" / c.name for c in members]
     for d, c in zip(dirs, members) if writer else ():
         d.mkdir(parents=True, exist_ok=True)
         if not resume:
             write_text(d / "config.yaml", yaml.safe_dump(resolved_config_dict(c), sort_keys=False))
     if writer and not resume:
         saved = {"base": config_to_dict(base), "members": list(changes)}
-        write_text(spec, yaml.safe_dump(saved, sort_keys=False))
+        write_text(run_dir / "population.yaml", yaml.safe_dump(saved, sort_keys=False))
     barrier("jaxrnn train_population: directories")
     summaries = fit(
         trainer,
@@ -214,83 +219,21 @@ def train_population(
         stop_after_epochs=stop_after_epochs,
         label=f"{base.name} (x{len(members)})",
     )
-    rows = []
-    for c, change, s in zip(members, changes, summaries):
-        best = s.get("best_metrics") or {}
-        rows.append(
-            {
-                "member": c.name,
-                **change,
-                "status": s["status"],
-                "best_epoch": s["best_epoch"],
-                **{k: v for k, v in best.items() if k not in ("epoch", "step", "elapsed_s")},
-            }
-        )
+    best = [
+        {
+            k: v
+            for k, v in (s.get("best_metrics") or {}).items()
+            if k not in ("epoch", "step", "elapsed_s")
+        }
+        for s in summaries
+    ]
+    rows = [
+        {"member": c.name, **change, "status": s["status"], "best_epoch": s["best_epoch"], **b}
+        for c, change, s, b in zip(members, changes, summaries, best)
+    ]
     if writer:
         write_csv(run_dir / "results.csv", rows)
         whole = {"name": base.name, "population_size": len(members), "members": summaries}
         write_text(run_dir / "summary.json", json.dumps(whole, indent=2) + "\n")
     barrier("jaxrnn train_population: written")
     return summaries
-
-
-def checkpoint_params(run_dir: pathlib.Path, which: str, data_dir) -> tuple[Trainer, object]:
-    """The trainer of a run directory's config and the parameters of its checkpoint."""
-    if which not in ("best", "last"):
-        raise ValueError(f"which must be 'best' or 'last', got {which!r}")
-    config = _read_config(run_dir)
-    trainer = Trainer(config, data_dir=data_dir)
-    path = run_dir / f"{which}.eqx"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no {which} checkpoint yet")
-    if which == "best":
-        return trainer, load_tree(path, trainer.member_params())
-    return trainer, member_slice(load_tree(path, trainer.init_state()).params, 0)
-
-
-def evaluate_run(
-    run_dir: str | os.PathLike[str],
-    *,
-    data_dir: str | os.PathLike[str] | None = None,
-    which: str = "best",
-) -> dict:
-    """Re-compute the test metrics of a run directory's ``best`` (or ``last``) checkpoint.
-
-    **Arguments:**
-
-    - `run_dir`: the run directory.
-    - `data_dir`: the MNIST directory.
-    - `which`: ``"best"`` or ``"last"``.
-
-    **Returns:**
-
-    ``{metric: value}`` (test loss, fraction correct or accuracy, …).
-    """
-    config = _read_config(pathlib.Path(run_dir))
-    if config.train.method == "em":
-        require_x64("evaluating an EM run")
-        return evaluate_em(config, run_dir, data_dir)
-    trainer, params = checkpoint_params(pathlib.Path(run_dir), which, data_dir)
-    return trainer.evaluate(stack_members([params]))[0]
-
-
-def load_model(
-    run_dir: str | os.PathLike[str],
-    *,
-    which: str = "best",
-    data_dir: str | os.PathLike[str] | None = None,
-):
-    """The trained model of a run directory, to simulate and analyse in Python.
-
-    **Arguments:**
-
-    - `run_dir`: the run directory (of one run, not a population's).
-    - `which`: ``"best"`` (the best epoch's parameters, ``best.eqx``) or ``"last"``.
-    - `data_dir`: the MNIST directory (the task's data is built to know its shapes).
-
-    **Returns:**
-
-    The model (a `PLRNN`, `ReLURNN` or `LSTM`), in the dtype it was trained in.
-    """
-    trainer, params = checkpoint_params(pathlib.Path(run_dir), which, data_dir)
-    return eqx.combine(params, trainer.static)
