@@ -26,6 +26,18 @@ jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
 jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
+
+def pytest_collection_finish(session):
+    """The cyclic garbage collector: everything imported and collected so far (jax, jaxrnn,
+    the jaxtyping hook's wrappers, the tests) moves to the permanent generation, and
+    collections run less often. A full collection walks every tracked object, and JAX's
+    caches of traced and compiled programs grow through the run: measured 2026-12-04 at
+    3b72165 (four files, one core), 5.6 s of 126 s in collections by default, 1.4 s so."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
+
+
 # Float64 everywhere (enabled before any test module builds arrays), except in the
 # float32 suite: tests/float32 runs in a fresh process with x64 off, as the CLI runs
 # (tests/test_float32.py starts it with JAXRNN_TEST_X64=0).

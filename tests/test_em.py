@@ -296,16 +296,17 @@ def test_m_step_is_the_numerical_maximiser_of_the_expected_log_joint_plus_ridge(
 
 def test_infinite_penalty_makes_the_regularised_units_line_attractors(x64):
     key = jax.random.PRNGKey(2)
-    m, x, s = _model(key, M=5, T=40, sigma=0.1)
-    reg = regularised_units(5)
-    assert reg.tolist() == [True, True, True, False, False]  # ⌈M/2⌉ units
-    post = posterior(m, x, jax.random.normal(key, (40, 5)), s, key=key)
+    m, x, s = _model(key, M=4, N=3, K=1, T=40, sigma=0.1)  # the M-step test's sizes
+    reg = regularised_units(4)
+    assert reg.tolist() == [True, True, False, False]  # ⌈M/2⌉ units
+    assert regularised_units(5).tolist() == [True, True, True, False, False]
+    post = posterior(m, x, jax.random.normal(key, (40, 4)), s, key=key)
     stats = sufficient_statistics(moments(post), x, s)
     new = m_step(m, stats, regularised=reg, lam=1e14, tau=1e14)
-    np.testing.assert_allclose(new.A[:3], 1.0, atol=1e-8)
-    np.testing.assert_allclose(new.W[:3], 0.0, atol=1e-8)
-    np.testing.assert_allclose(new.h[:3], 0.0, atol=1e-8)
-    assert np.all(np.abs(np.asarray(new.W[3:])[~np.eye(5, dtype=bool)[3:]]) > 1e-6)
+    np.testing.assert_allclose(new.A[:2], 1.0, atol=1e-8)
+    np.testing.assert_allclose(new.W[:2], 0.0, atol=1e-8)
+    np.testing.assert_allclose(new.h[:2], 0.0, atol=1e-8)
+    assert np.all(np.abs(np.asarray(new.W[2:])[~np.eye(4, dtype=bool)[2:]]) > 1e-6)
 
 
 # ---------------------------------------------------------------- the annealed fit

@@ -24,6 +24,19 @@ def test_x64_is_off():
     assert jnp.zeros(()).dtype == jnp.float32
 
 
+def test_exhaustive_fixed_point_search_refuses_without_x64_beyond_its_limit():
+    """An M = 40 PLRNN's 2^40 regions: refused up front, pointing to SCYFI (as with x64
+    on; tests/test_hardening.py checks the refusal there)."""
+    from jaxrnn.analysis import fixed_points
+
+    try:
+        fixed_points(jaxrnn.PLRNN(40, key=jax.random.PRNGKey(0)))
+    except ValueError as e:
+        assert "exceeds the limit" in str(e) and "scyfi" in str(e)
+    else:
+        raise AssertionError("fixed_points searched 2^40 regions")
+
+
 def test_initial_loss_matches_a_float64_numpy_reference():
     trainer = Trainer(config_from_dict(TINY))
     model = trainer.model()
