@@ -255,7 +255,8 @@ def run_point(point, args, commit: str) -> dict | None:
     print(f"[{'resume' if resume else 'train'}] {run_dir} ({time.strftime('%H:%M:%S')})",
           flush=True)
     summaries = train_population(base, changes, run_dir, resume=resume, progress=True,
-                                 data_dir=args.mnist_dir if task == "mnist" else None)
+                                 data_dir=args.mnist_dir if task == "mnist" else None,
+                                 stop=lambda: STOP[0])
     if any(s["status"] == "interrupted" for s in summaries):
         return None
     members = sorted((run_dir / "members").iterdir())
@@ -556,6 +557,14 @@ def run_order(plan, out: pathlib.Path, protocol: str) -> list:
     return [q for q, s in zip(todo, started) if s] + [q for q, s in zip(todo, started) if not s]
 
 
+STOP = [False]  # set by SIGTERM; training asks it after every chunk (a raise can be lost)
+
+
+def _terminate(*_):
+    STOP[0] = True
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=pathlib.Path, default=pathlib.Path("experiments/fig2"))
@@ -595,7 +604,7 @@ def main(argv=None) -> int:
     if args.report or not todo:
         write_report(args.out, pub, todo_txt)
         return 0
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _terminate)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
     from jaxrnn.training import RunInUse

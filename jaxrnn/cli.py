@@ -38,6 +38,12 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
     return code
 
 
+# Set by the SIGTERM/SIGINT handler: a KeyboardInterrupt raised by a signal handler is lost
+# when the signal lands in a garbage-collection callback (Python prints "Exception
+# ignored" and goes on), so training also asks this flag after every chunk.
+_STOP = [False]
+
+
 def _train(args) -> int:
     from .systems import RecordedDataError
     from .tasks import DataError
@@ -70,6 +76,7 @@ def _train(args) -> int:
             resume=bool(args.resume),
             data_dir=args.data_dir,
             progress=not args.no_progress,
+            stop=lambda: _STOP[0],
         )
     except (ConfigError, DataError, RecordedDataError, RunExists, FileNotFoundError) as e:
         return _fail(str(e))
@@ -199,9 +206,13 @@ def main(argv: list[str] | None = None) -> int:
     import signal
 
     def _terminate(signum, frame):  # kill/SIGTERM (a logout, a job limit): finish as Ctrl-C
+        _STOP[0] = True  # training asks this after every chunk, should the raise be lost
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, _terminate)  # the CLI owns its process; the library never
+    _STOP[0] = False
+    signal.signal(signal.SIGTERM, _terminate)  # the CLI owns its process (the library never
+    # installs a handler)
+    signal.signal(signal.SIGINT, _terminate)
     import matplotlib
 
     matplotlib.use("Agg")  # files only; the library itself never picks a backend

@@ -149,8 +149,17 @@ def test_resume_reproduces_the_uninterrupted_parameters(tmp_path, capsys):
     full = tmp_path / "full"
     train(tiny(), full, progress=False)
     part = tmp_path / "part"
-    first = train(tiny(), part, progress=False, stop_after_epochs=1)
+    asked = []  # 8 steps per epoch in chunks of 3, 3, 2: the 4th chunk is epoch 2's first
+
+    def stop():
+        asked.append(1)
+        return len(asked) == 4
+
+    with pytest.raises(KeyboardInterrupt):  # as a signal would, from the training loop
+        train(tiny(), part, progress=False, stop=stop)
+    first = json.loads((part / "summary.json").read_text())
     assert first["status"] == "interrupted" and first["epochs_completed"] == 1
+    assert len(asked) == 4 and len((part / "metrics.jsonl").read_text().splitlines()) == 1
     # a kill -9 mid-epoch 2 leaves an extra metrics line behind; resuming must drop it
     with open(part / "metrics.jsonl", "a") as f:
         f.write(json.dumps({"epoch": 2, "test_loss": 0.0, "test_frac_correct": 0.0}) + "\n")

@@ -97,6 +97,7 @@ def fit(
     stop_after_epochs,
     label,
     raise_on_divergence: bool = False,
+    stop=None,
 ):
     """The epoch loop shared by single runs (one dir) and populations (one per member).
 
@@ -106,16 +107,25 @@ def fit(
     (``stop_after_epochs``, or an exception such as Ctrl-C). With
     ``raise_on_divergence``, `TrainingDiverged` is raised (after the summaries are
     written, the last good checkpoint untouched) once every member has diverged.
+    ``stop`` (a callable or None) is asked after every chunk of steps; once it returns
+    True, KeyboardInterrupt is raised from the loop, as Ctrl-C would (the epoch in
+    progress is dropped, the run ends ``interrupted``).
     """
     last = ckpt_dir / "last.eqx"
     state = _start(trainer, last, dirs, resume)
     agree(f"{int(state.epoch)} {int(state.step)}", f"the checkpoint {last} (epoch, step)")
     ledger = RunLedger(trainer, dirs, state, resume=resume)
     shown = _Progress(trainer, state, label, progress and is_writer())
+
+    def on_chunk(n: int, loss: float, loss_max: float) -> None:
+        shown.chunk(n, loss, loss_max)
+        if stop is not None and stop():
+            raise KeyboardInterrupt  # raised here, in the loop: it cannot be lost
+
     try:
         while _more(trainer, state, ledger, stop_after_epochs):
             t0, before = time.perf_counter(), state
-            state, losses, died = trainer.run_epoch(state, shown.chunk)
+            state, losses, died = trainer.run_epoch(state, on_chunk)
             ledger.train_time += time.perf_counter() - t0
             ledger.steps, ledger.epochs = (
                 ledger.steps + int(state.step - before.step),

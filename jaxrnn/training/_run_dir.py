@@ -32,6 +32,7 @@ import contextlib
 import json
 import os
 import pathlib
+from collections.abc import Callable
 
 import yaml
 
@@ -79,6 +80,7 @@ def train(
     data_dir: str | os.PathLike[str] | None = None,
     progress: bool = True,
     stop_after_epochs: int | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> dict:
     """Train a config into ``run_dir`` (or resume the run there); returns the summary.
 
@@ -93,6 +95,13 @@ def train(
     - `progress`: show a progress bar per epoch.
     - `stop_after_epochs`: end this call after that many epochs, as an
       interruption would (used to test resuming).
+    - `stop`: asked after every chunk of training steps (not by an EM fit, which is
+      one program); once it returns True the call raises KeyboardInterrupt from the
+      training loop, as Ctrl-C would (the run ends ``interrupted``, resumable). A
+      signal handler that only raises can have its exception lost (when the signal
+      lands in a garbage-collection callback, Python prints "Exception ignored" and
+      carries on); a flag it sets, asked here, cannot be. The ``jaxrnn`` command
+      does this for SIGTERM and Ctrl-C.
 
     **Returns:**
 
@@ -140,6 +149,7 @@ def train(
             stop_after_epochs=stop_after_epochs,
             label=config.name,
             raise_on_divergence=True,
+            stop=stop,
         )[0]
 
 
@@ -152,6 +162,7 @@ def train_population(
     data_dir: str | os.PathLike[str] | None = None,
     progress: bool = True,
     stop_after_epochs: int | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> list[dict]:
     """Train ``len(changes)`` variants of ``base`` as ONE vmapped program.
 
@@ -167,6 +178,8 @@ def train_population(
     - `data_dir`: the MNIST directory.
     - `progress`: show a progress bar per epoch.
     - `stop_after_epochs`: end this call after that many epochs (tests).
+    - `stop`: as for `train`: asked after every chunk; True ends the call with
+      KeyboardInterrupt.
 
     **Returns:**
 
@@ -193,13 +206,12 @@ def train_population(
     # process 0 holds the directory (RunInUse while another job trains there)
     with run_lock(run_dir) if writer else contextlib.nullcontext():
         barrier("jaxrnn train_population: checked")  # every process looked before any writes
-        return _train_members(
-            base, changes, members, trainer, run_dir, resume, progress, stop_after_epochs, writer
-        )
+        run = (resume, progress, stop_after_epochs, writer, stop)
+        return _train_members(base, changes, members, trainer, run_dir, *run)
 
 
 def _train_members(
-    base, changes, members, trainer, run_dir, resume, progress, stop_after_epochs, writer
+    base, changes, members, trainer, run_dir, resume, progress, stop_after_epochs, writer, stop
 ) -> list[dict]:
     dirs = [run_dir / "members" / c.name for c in members]
     for d, c in zip(dirs, members) if writer else ():
@@ -218,6 +230,7 @@ def _train_members(
         progress=progress,
         stop_after_epochs=stop_after_epochs,
         label=f"{base.name} (x{len(members)})",
+        stop=stop,
     )
     best = [
         {
