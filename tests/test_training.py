@@ -256,17 +256,21 @@ def test_short_loss_spikes_do_not_stop_a_run(tmp_path, monkeypatch):
     step = trainer.programs._member_step
     alive, above = jnp.asarray(True), jnp.asarray(0, jnp.int32)
     original_loss = trainer.programs._member_loss
+    ids = jnp.asarray(trainer.epoch_batches(0)[0])
+    state = trainer.init_state()
+    one = jax.tree_util.tree_map(lambda x: x[0], (state.params, state.opt_state, state.hyper))
+    steps = {}  # one compiled step per loss, traced while that loss is patched in
     for spike, expect_alive in [(False, True), (True, True), (True, True), (False, True),
                                 (True, True), (True, True), (True, False)]:
         def member_loss(params, data, ids, hyper, spike=spike):
             loss, task = original_loss(params, data, ids, hyper)
             return loss + (1e6 if spike else 0.0), task
         monkeypatch.setattr(trainer.programs, "_member_loss", member_loss)
-        ids = jnp.asarray(trainer.epoch_batches(0)[0])
-        state = trainer.init_state()
-        one = jax.tree_util.tree_map(lambda x: x[0], (state.params, state.opt_state, state.hyper))
-        _, _, alive, above, loss = step(*one, alive, above, trainer.objective.train_data,
-                                        ids[0], jnp.asarray(True))
+        if spike not in steps:  # a function of its own: jit's cache is per function
+            steps[spike] = jax.jit(lambda *a: step(*a))
+        run = steps[spike]
+        _, _, alive, above, loss = run(*one, alive, above, trainer.objective.train_data,
+                                       ids[0], jnp.asarray(True))
         assert bool(alive) == expect_alive, (spike, int(above))
 
 
