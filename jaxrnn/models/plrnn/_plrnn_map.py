@@ -153,10 +153,10 @@ class PLRNN(AbstractDiscreteSystem):
             C = jax.random.normal(kc, (M, K), dtype) * authors_input_std(M)
             if init == "identity":
                 A, W, h = jnp.ones((M,), dtype), jnp.zeros((M, M), dtype), jnp.zeros((M,), dtype)
-        # Fig. S1: regularised units start as perfect integrators.
-        A = A.at[:n_regularised].set(1.0)
-        W = W.at[:n_regularised, :].set(0.0)
-        h = h.at[:n_regularised].set(0.0)
+        if n_regularised:  # Fig. S1: regularised units start as perfect integrators.
+            A = A.at[:n_regularised].set(1.0)
+            W = W.at[:n_regularised, :].set(0.0)
+            h = h.at[:n_regularised].set(0.0)
         self.A = A
         self.W_raw = W
         self.C = C
@@ -229,18 +229,25 @@ class PLRNN(AbstractDiscreteSystem):
             mu0 = jnp.asarray(mu0, a.dtype)
             if mu0.shape != (M,):
                 raise ValueError(f"PLRNN.from_arrays: mu0 must have shape ({M},), got {mu0.shape}")
-        template = cls(
-            M,
-            C.shape[1],
-            n_regularised=n_regularised,
-            noise_std=noise_std,
-            dtype=a.dtype,
-            key=jax.random.PRNGKey(0),
+        # the constructor's checks and structure, traced only (every array is replaced:
+        # a concrete template would draw, and compile, a random initialisation for nothing)
+        template = jax.eval_shape(
+            lambda: cls(
+                M,
+                C.shape[1],
+                n_regularised=n_regularised,
+                noise_std=noise_std,
+                dtype=a.dtype,
+                key=jax.random.PRNGKey(0),
+            )
+        )
+        sigma = (
+            None if noise_std is None else jnp.broadcast_to(jnp.asarray(noise_std, a.dtype), (M,))
         )
         return eqx.tree_at(
-            lambda m: (m.A, m.W_raw, m.C, m.h, m.mu0, m.observation),
+            lambda m: (m.A, m.W_raw, m.C, m.h, m.mu0, m.noise_std, m.observation),
             template,
-            (a, W, C, h, mu0, obs),
+            (a, W, C, h, mu0, sigma, obs),
             is_leaf=lambda x: x is None,
         )
 
