@@ -159,6 +159,12 @@ def test_resume_reproduces_the_uninterrupted_parameters(tmp_path, capsys):
         train(tiny(), part, progress=False, stop=stop)
     first = json.loads((part / "summary.json").read_text())
     assert first["status"] == "interrupted" and first["epochs_completed"] == 1
+    # the traced template (what resuming loads into) loads what a built one loads
+    built = _checkpoint.load_tree(part / "last.eqx", Trainer(tiny()).init_state())
+    traced = _checkpoint.load_tree(part / "last.eqx", Trainer(tiny()).state_template())
+    assert jax.tree_util.tree_structure(built) == jax.tree_util.tree_structure(traced)
+    for x, y in zip(jax_leaves(built), jax_leaves(traced)):
+        assert x.dtype == y.dtype and x.tobytes() == y.tobytes()
     assert len(asked) == 4 and len((part / "metrics.jsonl").read_text().splitlines()) == 1
     # a kill -9 mid-epoch 2 leaves an extra metrics line behind; resuming must drop it
     with open(part / "metrics.jsonl", "a") as f:

@@ -69,7 +69,7 @@ class _Progress:
 def _start(trainer: Trainer, last: pathlib.Path, dirs, resume: bool) -> TrainState:
     """The initial state, or a resumed run's checkpoint (`CheckpointError` if unusable)."""
     if resume and last.is_file():
-        return load_checkpoint(last, trainer.init_state(), dirs)
+        return load_checkpoint(last, trainer.state_template(), dirs)
     return trainer.start_state()
 
 

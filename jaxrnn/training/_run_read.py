@@ -7,6 +7,7 @@ import os
 import pathlib
 
 import equinox as eqx
+import jax
 
 from .._validate import require_x64
 from ._checkpoint import load_tree
@@ -28,8 +29,8 @@ def checkpoint_params(run_dir: pathlib.Path, which: str, data_dir) -> tuple[Trai
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no {which} checkpoint yet")
     if which == "best":
-        return trainer, load_tree(path, trainer.member_params())
-    return trainer, member_slice(load_tree(path, trainer.init_state()).params, 0)
+        return trainer, load_tree(path, jax.eval_shape(trainer.member_params))
+    return trainer, member_slice(load_tree(path, trainer.state_template()).params, 0)
 
 
 def evaluate_run(

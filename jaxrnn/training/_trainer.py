@@ -128,12 +128,22 @@ class Trainer:
         """The members' initial parameters (from their seeds), optimiser states and
         settings, before the first epoch (a new state each call: `run_epoch` donates
         its buffers)."""
+        return TrainState.start(*self._initial_trees(), self.hyper)
+
+    def state_template(self) -> TrainState:
+        """`init_state`'s tree with its parameters and optimiser states traced only
+        (``jax.ShapeDtypeStruct`` leaves): what a checkpoint loads into, without drawing
+        (and compiling) an initialisation."""
+        params, opt_state = jax.eval_shape(self._initial_trees)
+        return TrainState.start(params, opt_state, self.hyper)
+
+    def _initial_trees(self):
         params, states = [], []
         for c in self.configs:
             p = eqx.partition(self._member_model(c), eqx.is_inexact_array)[0]
             params.append(p)
             states.append(make_optimizer(c.train, self.total_steps).init(p))
-        return TrainState.start(stack_members(params), stack_members(states), self.hyper)
+        return stack_members(params), stack_members(states)
 
     def start_state(self) -> TrainState:
         """The state a new run starts from: `init_state`, with each member's parameters
