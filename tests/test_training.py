@@ -58,6 +58,14 @@ def test_every_table1_model_learns_on_a_tiny_problem(model):
     trainer = Trainer(config)
     batch = trainer.epoch_batches(0)[0]
     state = trainer.init_state()
+    # the static part from traced shapes (the npRNN's init needs values: built) is the
+    # built model's, and the traced state template has the built state's leaves
+    built = eqx.partition(trainer._member_model(config), eqx.is_inexact_array)[1]
+    assert jax.tree_util.tree_structure(trainer.static) == jax.tree_util.tree_structure(built)
+    assert all(a is b or a == b for a, b in zip(jax.tree_util.tree_leaves(trainer.static),
+                                                jax.tree_util.tree_leaves(built)))
+    assert [(x.shape, x.dtype) for x in jax.tree_util.tree_leaves(trainer.state_template())] \
+        == [(x.shape, x.dtype) for x in jax.tree_util.tree_leaves(state)]
     before = float(trainer.batch_loss(state, batch)[0])
     state, _, _ = trainer.run_epoch(state)
     after = float(trainer.batch_loss(state, batch)[0])

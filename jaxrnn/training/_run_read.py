@@ -7,13 +7,13 @@ import os
 import pathlib
 
 import equinox as eqx
-import jax
 
 from .._validate import require_x64
 from ._checkpoint import load_tree
 from ._em_run import evaluate_em
 from ._population import member_slice, stack_members
 from ._run_dir import _read_config
+from ._templates import shapes_of
 from ._trainer import Trainer
 
 __all__ = ["evaluate_run", "load_model", "checkpoint_params"]
@@ -29,7 +29,7 @@ def checkpoint_params(run_dir: pathlib.Path, which: str, data_dir) -> tuple[Trai
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no {which} checkpoint yet")
     if which == "best":
-        return trainer, load_tree(path, jax.eval_shape(trainer.member_params))
+        return trainer, load_tree(path, shapes_of(trainer.member_params))
     return trainer, member_slice(load_tree(path, trainer.state_template()).params, 0)
 
 

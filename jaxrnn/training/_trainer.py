@@ -48,6 +48,7 @@ from ._optim import make_optimizer
 from ._population import check_population, member_slice, stack_members
 from ._programs import TrainingPrograms
 from ._state import TrainState
+from ._templates import shapes_of, static_part
 
 __all__ = ["Trainer", "Hyper", "TrainingDiverged"]
 
@@ -89,7 +90,7 @@ class Trainer:
         if tr.max_steps is not None:
             self.total_steps = min(self.total_steps, tr.max_steps)
         self.chunk = min(tr.chunk_steps, self.batches_per_epoch)
-        self.static = eqx.partition(self._member_model(self.config), eqx.is_inexact_array)[1]
+        self.static = static_part(lambda: self._member_model(self.config))
         # the members' traced settings from their configs (never donated: built once)
         self.hyper = stack_members([hyper_of(c, self.dtype) for c in self.configs])
         self.optimizer = make_optimizer(config.train, self.total_steps)
@@ -131,10 +132,9 @@ class Trainer:
         return TrainState.start(*self._initial_trees(), self.hyper)
 
     def state_template(self) -> TrainState:
-        """`init_state`'s tree with its parameters and optimiser states traced only
-        (``jax.ShapeDtypeStruct`` leaves): what a checkpoint loads into, without drawing
-        (and compiling) an initialisation."""
-        params, opt_state = jax.eval_shape(self._initial_trees)
+        """`init_state`'s tree, its parameters and optimiser states traced only: what a
+        checkpoint loads into (see `shapes_of`)."""
+        params, opt_state = shapes_of(self._initial_trees)
         return TrainState.start(params, opt_state, self.hyper)
 
     def _initial_trees(self):
