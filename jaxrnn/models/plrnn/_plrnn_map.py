@@ -10,6 +10,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from ..._system_kinds import AbstractDiscreteSystem
@@ -21,8 +22,12 @@ from ._regions import region_matrices
 __all__ = ["PLRNN", "INITS", "PLRNNInit", "authors_input_std"]
 
 
-def _offdiag(M: int, dtype) -> Array:
-    return 1.0 - jnp.eye(M, dtype=dtype)
+def _offdiag(M: int, dtype, traced: bool = True) -> Array:
+    """1 − I (exact in every dtype). Outside a trace it is built on the host: eagerly,
+    ``jnp.eye`` and the subtraction would compile programs of their own for every M."""
+    if traced:
+        return 1.0 - jnp.eye(M, dtype=dtype)
+    return jax.device_put(np.asarray(1.0 - np.eye(M), dtype=dtype))
 
 
 PLRNNInit = Literal["authors", "identity", "uniform"]
@@ -142,13 +147,14 @@ class PLRNN(AbstractDiscreteSystem):
         ka, kw, kc, ko, kh, kz = jax.random.split(key, 6)
         if init == "uniform":
             A = jax.random.uniform(ka, (M,), dtype, 0.5, 0.9)
-            W = jax.random.normal(kw, (M, M), dtype) * (0.5 / math.sqrt(M)) * _offdiag(M, dtype)
+            W = jax.random.normal(kw, (M, M), dtype) * (0.5 / math.sqrt(M))
+            W = W * _offdiag(M, dtype, isinstance(W, Tracer))
             h = jnp.zeros((M,), dtype)
             C = jax.random.normal(kc, (M, K), dtype) / math.sqrt(max(K, 1))
         else:
             aw = _authors_recurrence(kw, M, dtype)
             A = jnp.diagonal(aw)
-            W = aw * _offdiag(M, dtype)
+            W = aw * _offdiag(M, dtype, isinstance(aw, Tracer))
             h = jax.random.normal(kh, (M,), dtype) / math.sqrt(M)
             C = jax.random.normal(kc, (M, K), dtype) * authors_input_std(M)
             if init == "identity":
@@ -255,7 +261,8 @@ class PLRNN(AbstractDiscreteSystem):
     @property
     def W(self) -> Float[Array, "M M"]:
         """The coupling matrix, off-diagonal by construction."""
-        return self.W_raw * _offdiag(self.A.shape[0], self.W_raw.dtype)
+        W = self.W_raw
+        return W * _offdiag(W.shape[0], W.dtype, isinstance(W, Tracer))
 
     @property
     def state_size(self) -> int:
