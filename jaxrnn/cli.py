@@ -160,7 +160,9 @@ def _sweep(args) -> int:
             agree(text, f"the sweep ({args.sweep_file} and --set)")
             agree(importlib.metadata.version("jaxrnn") + jax.__version__, "the jaxrnn version")
         out = pathlib.Path(args.out) if args.out else pathlib.Path("runs") / spec.name
-        rows = run_sweep(spec, out, progress=not args.no_progress, resume=args.resume)
+        rows = run_sweep(
+            spec, out, progress=not args.no_progress, resume=args.resume, stop=lambda: _STOP[0]
+        )
     except (
         ConfigError,
         DataError,

@@ -142,13 +142,16 @@ def test_kill_at_random_moments_then_resume_equals_uninterrupted(reference, tmp_
         np.testing.assert_array_equal(a, b)
 
 
+SYSTEM_SWEEP = {"name": "s", "kind": "system", "chunk_size": 6,
+                "base": {"model": "ctrnn", "hidden_size": 3, "seed": 0},
+                "measure": {"name": "euler_error", "n_steps": 20},
+                "axes": {"tau": {"linspace": [0.5, 2.0, 6]},
+                         "dt": {"linspace": [0.01, 0.1, 5]}}}
+
+
 def test_killed_system_sweep_resumes_its_unfinished_chunks(tmp_path, capsys):
-    sweep = {"name": "s", "kind": "system", "chunk_size": 6,
-             "base": {"model": "ctrnn", "hidden_size": 3, "seed": 0},
-             "measure": {"name": "euler_error", "n_steps": 20},
-             "axes": {"tau": {"linspace": [0.5, 2.0, 6]}, "dt": {"linspace": [0.01, 0.1, 5]}}}
     path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(sweep))
+    path.write_text(yaml.safe_dump(SYSTEM_SWEEP))
     from jaxrnn.cli import main  # in-process: the uninterrupted reference, and the refusal
 
     assert main(["sweep", str(path), "--out", str(tmp_path / "full"), "--no-progress"]) == 0
@@ -164,6 +167,24 @@ def test_killed_system_sweep_resumes_its_unfinished_chunks(tmp_path, capsys):
     assert (tmp_path / "part" / "results.csv").read_text() == \
         (tmp_path / "full" / "results.csv").read_text()
     assert not (tmp_path / "part" / "chunks").exists()
+
+
+def test_a_stop_request_ends_a_sweep_after_a_kept_chunk_and_it_resumes(tmp_path):
+    """``stop`` (what the CLI's SIGTERM/Ctrl-C handler sets) is asked after every chunk:
+    the sweep ends with KeyboardInterrupt, the chunks done are kept, and resuming gives
+    the uninterrupted results."""
+    from jaxrnn.sweeps import load_sweep, run_sweep
+
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(SYSTEM_SWEEP))
+    spec = load_sweep(path)
+    asked = []
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(spec, tmp_path / "part", progress=False,
+                  stop=lambda: asked.append(1) or len(asked) == 2)
+    assert len(list((tmp_path / "part" / "chunks").glob("chunk-*.npz"))) == 2
+    rows = run_sweep(spec, tmp_path / "part", progress=False, resume=True)
+    assert rows == run_sweep(spec, tmp_path / "full", progress=False)
 
 
 def test_sigterm_ends_a_run_as_interrupted_and_it_resumes(reference, tmp_path):

@@ -16,6 +16,7 @@ import os
 import pathlib
 import shutil
 import sys
+from collections.abc import Callable
 
 import jax.numpy as jnp
 import numpy as np
@@ -169,10 +170,12 @@ def _prepare_system(spec: SweepSpec):
     fn, available = make_study(spec.base, spec.measure, tuple(spec.axes), dtype)
     outputs = _outputs(spec, available)
 
-    def run(out: pathlib.Path, progress: bool, resume: bool):
+    def run(out: pathlib.Path, progress: bool, resume: bool, stop):
         def report(done, total):
             if progress and is_writer():
                 print(f"{spec.name}: {done}/{total} grid points", file=sys.stderr, flush=True)
+            if stop is not None and stop():  # after a chunk is kept: resumes from there
+                raise KeyboardInterrupt
 
         chunks = out / "chunks"  # finished chunks: an interrupted sweep resumes from them
         if is_writer():
@@ -224,13 +227,14 @@ def _prepare_training(spec: SweepSpec):
     changes = [{k: to_py(points[k][i]) for k in spec.axes} for i in range(n)]
     check_population(population_configs(base, changes))  # every grid point's config validates
 
-    def run(out: pathlib.Path, progress: bool, resume: bool):
+    def run(out: pathlib.Path, progress: bool, resume: bool, stop):
         summaries = train_population(
             base,
             changes,
             out / "population",
             resume=resume and (out / "population").exists(),
             progress=progress,
+            stop=stop,
         )
         return [
             {**c, **{o: s.get(o) for o in outputs}, "status": s["status"]}
@@ -241,7 +245,12 @@ def _prepare_training(spec: SweepSpec):
 
 
 def run_sweep(
-    spec: SweepSpec, out: str | os.PathLike[str], *, progress: bool = True, resume: bool = False
+    spec: SweepSpec,
+    out: str | os.PathLike[str],
+    *,
+    progress: bool = True,
+    resume: bool = False,
+    stop: Callable[[], bool] | None = None,
 ) -> list[dict]:
     """Run a sweep into directory ``out``.
 
@@ -256,6 +265,9 @@ def run_sweep(
     - `progress`: show progress bars.
     - `resume`: continue an interrupted sweep in ``out`` (otherwise an existing
       ``out`` is refused).
+    - `stop`: asked after every chunk (of grid points, or of a training sweep's
+      steps); once it returns True the call raises KeyboardInterrupt, as Ctrl-C would,
+      and ``resume`` continues from what was kept (see `jaxrnn.training.train`).
 
     **Returns:**
 
@@ -276,7 +288,7 @@ def run_sweep(
         if spec.path is not None and spec.path.resolve() != (out / "sweep.yaml").resolve():
             shutil.copyfile(spec.path, out / "sweep.yaml")
     barrier("jaxrnn sweep: directory")
-    rows = run(out, progress, resume)
+    rows = run(out, progress, resume, stop)
     if is_writer():
         write_csv(out / "results.csv", rows)
         _heatmap(spec, rows, heatmap, out)
