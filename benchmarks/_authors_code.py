@@ -43,7 +43,8 @@ def _package_root(checkout: pathlib.Path) -> pathlib.Path:
     raise SystemExit(
         f"--authors-code {checkout}: no gdplrnn/training.py there or under "
         "machine_learning_benchmarks/benchmark_run (clone "
-        "https://github.com/DurstewitzLab/reg-PLRNN and pass its folder)")
+        "https://github.com/DurstewitzLab/reg-PLRNN and pass its folder)"
+    )
 
 
 def _import_gdplrnn(checkout: pathlib.Path):
@@ -67,17 +68,56 @@ def commit_of(checkout: pathlib.Path) -> str:
     import subprocess
 
     try:
-        return subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
 
-def run(checkout, out, *, T=200, seed=1, target=0.99, max_epochs=200, threads=None,
-        train=True, log=print) -> dict:
+# The rPLRNN of their Fig. 2 runs (their TrainingConfig keywords besides the structure,
+# the problem and the seed); their TrainingConfig drops these for the other structures.
+RPLRNN = {
+    "d_hidden": 40,
+    "learning_rate": 1e-3,
+    "protected_dimension": 20,
+    "tau_A": 5,
+    "tau_W": 5,
+    "tau_C": 0,
+    "optimize_C": True,
+    "initialize_regulated": "AWh",
+    "W_regularization_scheme": "R",
+}
+
+
+def run(
+    checkout,
+    out,
+    *,
+    T=200,
+    seed=1,
+    target=0.99,
+    max_epochs=200,
+    threads=None,
+    train=True,
+    log=print,
+    structure="PLRNN",
+    problem="Addition",
+    settings=None,
+) -> dict:
     """Train with the authors' code until the first epoch at ``>= target`` (or
     ``max_epochs``), resuming from ``out`` when it holds an unfinished run; with
     ``train=False`` only report what ``out`` holds.
+
+    ``structure`` is their ``network_structure`` (``"PLRNN"``, ``"uninitialized"`` for
+    the RNN, ``"np_RNN"``, ``"IRNN"``, ``"LSTM"``, ...), ``problem`` ``"Addition"`` or
+    ``"Multiplication"``, ``settings`` their other ``TrainingConfig`` keywords
+    (default: the rPLRNN's, `RPLRNN`). The loop is their ``main.py``'s: Adam at the
+    configured rate, ``train_model`` (clip 3) and ``evaluate_model`` per epoch; a run
+    ends as diverged where their ``main.py`` aborts (test MSE not finite or above 100).
 
     Returns ``{"epochs", "seconds", "s_per_epoch", "best", "status", "data_s",
     "commit", "threads"}``; ``epochs``/``seconds`` are None when the target was missed.
@@ -90,8 +130,11 @@ def run(checkout, out, *, T=200, seed=1, target=0.99, max_epochs=200, threads=No
         raise SystemExit("--authors-seed must be >= 1 (their seed 0 seeds from the clock)")
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "epochs.json"
-    state = json.loads(log_path.read_text()) if log_path.is_file() else {
-        "epochs": [], "status": "running"}
+    state = (
+        json.loads(log_path.read_text())
+        if log_path.is_file()
+        else {"epochs": [], "status": "running"}
+    )
     if state["status"] == "not_reached" and len(state["epochs"]) < max_epochs:
         state["status"] = "running"  # resumed with a larger epoch budget
     if threads:
@@ -99,46 +142,71 @@ def run(checkout, out, *, T=200, seed=1, target=0.99, max_epochs=200, threads=No
     result = {"commit": commit_of(checkout), "threads": torch.get_num_threads()}
     if state["status"] == "running" and train:
         _root, datasets, training = _import_gdplrnn(checkout)
+        settings = dict(RPLRNN if settings is None else settings)
         t_config = training.TrainingConfig(
-            network_structure="PLRNN", problem="Addition", d_hidden=40,
-            learning_rate=1e-3, protected_dimension=20, tau_A=5, tau_W=5, tau_C=0,
-            optimize_C=True, initialize_regulated="AWh", W_regularization_scheme="R",
-            seed=seed)
+            network_structure=structure, problem=problem, seed=seed, **settings
+        )
         model = training.create_model(t_config)
+        dataset = {
+            "Addition": datasets.AdditionProblemDataset,
+            "Multiplication": datasets.MultiplicationDataset,
+        }[problem]
         t0 = time.perf_counter()
-        train_loader = datasets.AdditionProblemDataset(T=T).get_loader(
-            batch_size=500, shuffle=True, num_workers=0)
-        test_loader = datasets.AdditionProblemDataset(T=T, train=False).get_loader(
-            batch_size=100, shuffle=True, num_workers=0)
+        train_loader = dataset(T=T).get_loader(batch_size=500, shuffle=True, num_workers=0)
+        test_loader = dataset(T=T, train=False).get_loader(
+            batch_size=100, shuffle=True, num_workers=0
+        )
         state["data_s"] = time.perf_counter() - t0
-        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-        if state["epochs"]:
+        optimizer = torch.optim.Adam(model.parameters(), lr=t_config.learning_rate)
+        if (out / "last.pt").is_file():  # the checkpoint holds the log it was saved with
             ckpt = torch.load(out / "last.pt", weights_only=False)
+            state = ckpt.get("state", state)
             model.load_state_dict(ckpt["model"])
             optimizer.load_state_dict(ckpt["optimizer"])
             torch.set_rng_state(ckpt["torch_rng"])
             np.random.set_state(ckpt["numpy_rng"])
+            if state["status"] == "not_reached" and len(state["epochs"]) < max_epochs:
+                state["status"] = "running"
+            log_path.write_text(json.dumps(state, indent=1))  # killed between the saves
         while state["status"] == "running":
             epoch = len(state["epochs"]) + 1
             t0 = time.perf_counter()
             training.train_model(model, train_loader, optimizer)
             mse, frac = training.evaluate_model(model, test_loader)
-            elapsed = time.perf_counter() - t0 + (
-                state["epochs"][-1]["elapsed_s"] if state["epochs"] else 0.0)
+            elapsed = (
+                time.perf_counter()
+                - t0
+                + (state["epochs"][-1]["elapsed_s"] if state["epochs"] else 0.0)
+            )
             mse = float(mse.detach()) if hasattr(mse, "detach") else float(mse)
-            state["epochs"].append({"epoch": epoch, "test_loss": mse,
-                                    "test_frac_correct": float(frac), "elapsed_s": elapsed})
-            log(f"[authors' code] epoch {epoch}: test_loss {mse:.5g}, "
-                f"frac correct {frac:.4f}, {elapsed:.0f} s")
-            if not np.isfinite(mse):
+            state["epochs"].append(
+                {
+                    "epoch": epoch,
+                    "test_loss": mse,
+                    "test_frac_correct": float(frac),
+                    "elapsed_s": elapsed,
+                }
+            )
+            log(
+                f"[authors' code] epoch {epoch}: test_loss {mse:.5g}, "
+                f"frac correct {frac:.4f}, {elapsed:.0f} s"
+            )
+            if not np.isfinite(mse) or mse > 100:  # their main.py's abort
                 state["status"] = "diverged"
             elif frac >= target:
                 state["status"] = "reached"
             elif epoch >= max_epochs:
                 state["status"] = "not_reached"
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                        "torch_rng": torch.get_rng_state(),
-                        "numpy_rng": np.random.get_state()}, out / "last.tmp")
+            torch.save(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "torch_rng": torch.get_rng_state(),
+                    "numpy_rng": np.random.get_state(),
+                    "state": state,
+                },
+                out / "last.tmp",
+            )
             (out / "last.tmp").replace(out / "last.pt")
             tmp = out / "epochs.tmp"
             tmp.write_text(json.dumps(state, indent=1))
@@ -146,8 +214,11 @@ def run(checkout, out, *, T=200, seed=1, target=0.99, max_epochs=200, threads=No
     epochs = state["epochs"]
     hit = next((e for e in epochs if e["test_frac_correct"] >= target), None)
     return result | {
-        "epochs": hit["epoch"] if hit else None, "seconds": hit["elapsed_s"] if hit else None,
-        "epochs_run": len(epochs), "status": state["status"],
+        "epochs": hit["epoch"] if hit else None,
+        "seconds": hit["elapsed_s"] if hit else None,
+        "epochs_run": len(epochs),
+        "status": state["status"],
         "s_per_epoch": epochs[-1]["elapsed_s"] / len(epochs) if epochs else float("nan"),
         "best": max((e["test_frac_correct"] for e in epochs), default=float("nan")),
-        "data_s": state.get("data_s", float("nan"))}
+        "data_s": state.get("data_s", float("nan")),
+    }
