@@ -107,6 +107,7 @@ def run(
     structure="PLRNN",
     problem="Addition",
     settings=None,
+    prepare=None,
 ) -> dict:
     """Train with the authors' code until the first epoch at ``>= target`` (or
     ``max_epochs``), resuming from ``out`` when it holds an unfinished run; with
@@ -118,6 +119,8 @@ def run(
     (default: the rPLRNN's, `RPLRNN`). The loop is their ``main.py``'s: Adam at the
     configured rate, ``train_model`` (clip 3) and ``evaluate_model`` per epoch; a run
     ends as diverged where their ``main.py`` aborts (test MSE not finite or above 100).
+    ``prepare(model)``, if given, changes their freshly built model before the optimiser
+    sees it (an experiment on their code, named as such by the caller).
 
     Returns ``{"epochs", "seconds", "s_per_epoch", "best", "status", "data_s",
     "commit", "threads"}``; ``epochs``/``seconds`` are None when the target was missed.
@@ -147,6 +150,8 @@ def run(
             network_structure=structure, problem=problem, seed=seed, **settings
         )
         model = training.create_model(t_config)
+        if prepare is not None:
+            prepare(model)
         dataset = {
             "Addition": datasets.AdditionProblemDataset,
             "Multiplication": datasets.MultiplicationDataset,
