@@ -43,10 +43,11 @@ that commit; the resumed run equals an uninterrupted one, and ``wall`` adds up t
 pieces. Resume only under unchanged training code; the row records the commit that
 finished the point. Several runners may share the grid (one per core, or ``--only`` for
 one point): a point another runner is training is skipped (``[busy]``, its population
-directory's lock), and one that another finished meanwhile is not run again. After every point: ``results.csv`` (one row per point: n seeds, n
-diverged, mean ± SEM over all seeds, mean ± SEM over the seeds that did not diverge (the
-authors' convention), the published mean ± SEM (n), the protocol, the verdict),
-``results.md`` and ``fig2.png``. Rows of earlier single-seed runs (``single_runs.csv``,
+directory's lock), and one that another finished meanwhile is not run again. After
+every point: ``results.csv`` (one row per point: n seeds, n diverged, mean ± SEM over
+all seeds, mean ± SEM over the seeds that did not diverge (the authors' convention), the
+published mean ± SEM (n), the protocol, the verdict), ``results.md`` (with the points not
+run yet, and how far each started one has trained) and ``fig2.png``. Rows of earlier single-seed runs (``single_runs.csv``,
 run directories under ``rundirs/``) are included as points of their own protocols.
 
     nohup python experiments/fig2_benchmarks.py --out experiments/fig2 > runs/fig2.log 2>&1 &
@@ -67,6 +68,8 @@ import signal
 import subprocess
 import sys
 import time
+
+import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TASKS = ("addition", "multiplication", "mnist")
@@ -557,6 +560,20 @@ def run_order(plan, out: pathlib.Path, protocol: str) -> list:
     return [q for q, s in zip(todo, started) if s] + [q for q, s in zip(todo, started) if not s]
 
 
+def progress(out: pathlib.Path, protocol: str, point) -> str:
+    """How far a started point's population has trained: "; 99 of 200 epochs done", or ""
+    for a point not started."""
+    members = out / "populations" / protocol / name(*point[:3]) / "members"
+    epochs, total = 0, None
+    for m in sorted(members.glob("*/metrics.jsonl")) if members.is_dir() else []:
+        lines = [x for x in m.read_text().splitlines() if x.strip()]
+        epochs = max(epochs, json.loads(lines[-1])["epoch"] if lines else 0)
+        cfg = m.parent / "config.yaml"
+        if total is None and cfg.is_file():
+            total = (yaml.safe_load(cfg.read_text()).get("train") or {}).get("epochs")
+    return f"; {epochs} of {total} epochs done" if epochs and total else ""
+
+
 STOP = [False]  # set by SIGTERM; training asks it after every chunk (a raise can be lost)
 
 
@@ -593,8 +610,8 @@ def main(argv=None) -> int:
     todo = run_order(plan, args.out, args.protocol)
     cmd = "python experiments/fig2_benchmarks.py --out " + str(args.out)
     run_cmd = f"`{cmd}{' --all' if args.all else ''} --protocol {args.protocol}`"
-    todo_txt = [(f"{name(*q[:3])} ({q[3]} seed{'s' if q[3] > 1 else ''})", run_cmd)
-                for q in todo]
+    todo_txt = [(f"{name(*q[:3])} ({q[3]} seed{'s' if q[3] > 1 else ''}"
+                 f"{progress(args.out, args.protocol, q)})", run_cmd) for q in todo]
     if args.plan:
         total = sum(cost(q, args.protocol) for q in plan)
         for q in todo + [q for q in plan if q not in todo]:  # in the order they run
