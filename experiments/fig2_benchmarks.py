@@ -47,8 +47,9 @@ directory's lock), and one that another finished meanwhile is not run again. Aft
 every point: ``results.csv`` (one row per point: n seeds, n diverged, mean ± SEM over
 all seeds, mean ± SEM over the seeds that did not diverge (the authors' convention), the
 published mean ± SEM (n), the protocol, the verdict), ``results.md`` (with the points not
-run yet, and how far each started one has trained) and ``fig2.png``. Rows of earlier single-seed runs (``single_runs.csv``,
-run directories under ``rundirs/``) are included as points of their own protocols.
+run yet, and how far each started one has trained) and ``fig2.png``. Rows of earlier
+single-seed runs (``single_runs.csv``, run directories under ``rundirs/``) are included
+as points of their own protocols.
 
     nohup python experiments/fig2_benchmarks.py --out experiments/fig2 > runs/fig2.log 2>&1 &
     python experiments/fig2_benchmarks.py --out experiments/fig2 --plan      # the plan only
