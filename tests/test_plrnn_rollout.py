@@ -23,17 +23,30 @@ def _args(seed, M=5, K=2, B=3, T=17):
     return A, W, h, C, z0, s
 
 
-@pytest.mark.parametrize("in_loop", [False, True])  # both reverse passes (by batch size)
+@pytest.mark.parametrize("columns", [False, True])  # both layouts (chosen by batch size)
+@pytest.mark.parametrize("K", [2, 6])  # the broadcast path (K <= 4) and the matmul path
+def test_final_state_is_the_plain_scans_in_either_layout(x64, K, columns):
+    args = _args(K, K=K, B=4)
+    threshold = _rollout._COLUMNS_FROM_BATCH
+    _rollout._COLUMNS_FROM_BATCH = 1 if columns else 10**9  # read when traced
+    try:
+        ours = jax.jit(plrnn_rollout)(*args)
+    finally:
+        _rollout._COLUMNS_FROM_BATCH = threshold
+    np.testing.assert_allclose(ours, _forward(*args)[-1], rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("columns", [False, True])  # both layouts (chosen by batch size)
 @pytest.mark.parametrize("K", [2, 6])  # the broadcast path (K <= 4) and the matmul path
 @settings(deadline=None, max_examples=10)
 @given(st.integers(0, 10_000))
-def test_gradients_equal_autodiff_of_the_plain_scan(x64, K, in_loop, seed):
-    threshold = _rollout._IN_LOOP_FROM_BATCH
-    _rollout._IN_LOOP_FROM_BATCH = 1 if in_loop else 10**9  # read when the pass is traced
+def test_gradients_equal_autodiff_of_the_plain_scan(x64, K, columns, seed):
+    threshold = _rollout._COLUMNS_FROM_BATCH
+    _rollout._COLUMNS_FROM_BATCH = 1 if columns else 10**9  # read when the pass is traced
     try:
         _check_gradients(seed, K)
     finally:
-        _rollout._IN_LOOP_FROM_BATCH = threshold
+        _rollout._COLUMNS_FROM_BATCH = threshold
 
 
 def _loss(f):
@@ -42,16 +55,16 @@ def _loss(f):
 
 # Compiled once per (pass, K) and reused over the examples: the reverse pass is chosen
 # when the function is traced, so each setting of the threshold has its own jitted function
-_OURS = {in_loop: jax.jit(jax.grad(_loss(plrnn_rollout), argnums=range(1, 7)))
-         for in_loop in (False, True)}
+_OURS = {columns: jax.jit(jax.grad(_loss(plrnn_rollout), argnums=range(1, 7)))
+         for columns in (False, True)}
 _AUTODIFF = jax.jit(jax.grad(_loss(lambda *a: _forward(*a)[-1]), argnums=range(1, 7)))
 
 
 def _check_gradients(seed, K):
     args = _args(seed, K=K)
     weights = jax.random.normal(jax.random.PRNGKey(seed + 1), (3, 5))
-    in_loop = _rollout._IN_LOOP_FROM_BATCH == 1
-    ours = _OURS[in_loop](weights, *args)
+    columns = _rollout._COLUMNS_FROM_BATCH == 1
+    ours = _OURS[columns](weights, *args)
     ref = _AUTODIFF(weights, *args)
     for a, b in zip(ours, ref):
         np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12)
