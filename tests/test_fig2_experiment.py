@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 import math
 import pathlib
 import statistics
@@ -192,3 +193,22 @@ def test_started_points_run_first_then_the_plan_order(fig2, published, tmp_path)
     assert order[0] == started and order[1] == first
     assert finished not in order and len(order) == len(plan) - 1
     assert fig2.run_order(plan, tmp_path, "shipped")[0] == first  # another protocol's dir
+
+
+def test_a_shipped_lstm_point_stands_in_for_the_authors_one_in_the_required_subset(
+        fig2, published, tmp_path):
+    """The issue's rule for the LSTM: the authors' 40-unit, 500-epoch point if the time
+    allows, else the shipped protocol, labelled. A shipped row closes the required point
+    for the default command only; --all/--only (lstm_substitute off) still run it, and
+    a shipped row of another model closes nothing."""
+    plan = sorted(fig2.required_points(published), key=lambda q: fig2.cost(q, "authors"))
+    lstm = next(q for q in plan if q[1] == "lstm")
+    other = next(q for q in plan if q[1] == "rnn")
+    (tmp_path / "points.jsonl").write_text("".join(
+        json.dumps({"task": q[0], "model": q[1], "T": q[2], "protocol": "shipped"}) + "\n"
+        for q in (lstm, other)))
+    assert fig2.lstm_substitutes(plan, tmp_path, "authors") == [lstm]
+    assert fig2.lstm_substitutes(plan, tmp_path, "shipped") == []
+    order = fig2.run_order(plan, tmp_path, "authors", lstm_substitute=True)
+    assert lstm not in order and other in order and len(order) == len(plan) - 1
+    assert lstm in fig2.run_order(plan, tmp_path, "authors")
