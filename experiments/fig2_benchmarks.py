@@ -371,7 +371,7 @@ def _f(v, spec=".3f"):
 
 
 def write_report(out: pathlib.Path, pub: dict, todo: list[tuple[str, str]],
-                 substituted: list[str] = ()) -> None:
+                 substituted: list[str] | None = None) -> None:
     rows = [point_row(p, pub) for p in legacy_points(out) + read_points(out)]
     rows.sort(key=lambda r: (TASKS.index(r["task"]), r["protocol"] != "authors", r["model"],
                              int(r["T"])))
@@ -566,8 +566,8 @@ def run_order(plan, out: pathlib.Path, protocol: str, *, lstm_substitute: bool =
     in plan order. With ``lstm_substitute`` an LSTM point measured under the shipped
     protocol counts as done under the authors' ones (the required subset's rule)."""
     done = {(q["task"], q["model"], int(q["T"]), q["protocol"]) for q in read_points(out)}
-    done |= {(*q[:3], protocol) for q in lstm_substitutes(plan, out, protocol)
-             if lstm_substitute}
+    if lstm_substitute:
+        done |= {(*q[:3], protocol) for q in lstm_substitutes(plan, out, protocol)}
     todo = [q for q in plan if (*q[:3], protocol) not in done]
     started = [(out / "populations" / protocol / name(*q[:3]) / "population.yaml").is_file()
                for q in todo]
@@ -635,8 +635,8 @@ def main(argv=None) -> int:
     run_cmd = f"`{cmd}{' --all' if args.all else ''} --protocol {args.protocol}`"
     todo_txt = [(f"{name(*q[:3])} ({q[3]} seed{'s' if q[3] > 1 else ''}"
                  f"{progress(args.out, args.protocol, q)})", run_cmd) for q in todo]
-    subs = [name(*q[:3]) for q in lstm_substitutes(plan, args.out, args.protocol)
-            if substitute]
+    subs = ([name(*q[:3]) for q in lstm_substitutes(plan, args.out, args.protocol)]
+            if substitute else [])
     if args.plan:
         total = sum(cost(q, args.protocol) for q in plan)
         for q in todo + [q for q in plan if q not in todo]:  # in the order they run
